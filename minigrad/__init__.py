@@ -1,0 +1,63 @@
+"""minigrad: a small reverse-mode autograd engine on NumPy, written to be read.
+
+    import minigrad as mg
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()          # y = Σ x²
+    y.backward()               # dy/dx = 2x
+    x.grad                     # array([2., 4., 6.], dtype=float32)
+
+Layers, each importing only the ones above it in this list:
+    errors, device, random       plain helpers
+    tensor                       Tensor: data + grad + the op that made it
+    autograd                     Function (how every op is defined), no_grad, backward()
+    functions/                   every op, forward and backward side by side
+    creation, gradcheck, viz     making tensors; checking and drawing gradients
+    nn/, optim/, data            layers and losses; optimizers and schedules; batches
+    serialization                mg.save / mg.load without pickle
+"""
+from minigrad import random as _random
+from minigrad.autograd import (Context, Function, detect_anomaly, enable_grad, is_grad_enabled,
+                               no_grad, set_grad_enabled)
+from minigrad.creation import (arange, empty, eye, full, full_like, linspace, ones, ones_like,
+                               rand, randint, randn, randn_like, randperm, tensor, zeros,
+                               zeros_like)
+from minigrad.device import cuda
+from minigrad.errors import (AnomalyError, BackwardError, CheckpointError, DeviceError,
+                             DTypeError, GradcheckError, MinigradError, ShapeError,
+                             StateDictError)
+from minigrad.functions import (abs, add, cat, chunk, clamp, div, exp, expand, flatten, log,
+                                log_softmax, logsumexp, masked_fill, matmul, max, mean, min, mul,
+                                neg, permute, pow, relu, reshape, sigmoid, softmax, split, sqrt,
+                                squeeze, stack, sub, sum, tanh, transpose, unsqueeze, var, view,
+                                where)
+from minigrad.gradcheck import gradcheck
+from minigrad.tensor import Tensor, _add_methods, bool_, float32, float64, int64
+
+_add_methods()
+manual_seed = _random.manual_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "float32", "float64", "int64", "bool_",
+    "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "randn", "rand", "randint",
+    "randperm", "zeros_like", "ones_like", "full_like", "randn_like", "manual_seed",
+    "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "detect_anomaly", "gradcheck", "cuda",
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
+    "relu", "clamp", "where", "masked_fill", "matmul", "sum", "mean", "max", "min", "var",
+    "logsumexp", "softmax", "log_softmax", "reshape", "view", "transpose", "permute",
+    "unsqueeze", "squeeze", "flatten", "expand", "cat", "stack", "split", "chunk",
+    "MinigradError", "ShapeError", "DTypeError", "DeviceError", "BackwardError",
+    "GradcheckError", "AnomalyError", "CheckpointError", "StateDictError",
+]
+
+
+def __getattr__(name):
+    """Subpackages load on first use: ``mg.nn``, ``mg.optim``, ``mg.viz``, ... ."""
+    import importlib
+    if name in ("nn", "optim", "viz", "data", "serialization", "registry", "kernels"):
+        return importlib.import_module(f"minigrad.{name}")
+    if name in ("save", "load"):
+        return getattr(importlib.import_module("minigrad.serialization"), name)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -1,0 +1,273 @@
+"""The autograd engine: ``Function`` (how every op is defined), grad modes, and ``backward()``.
+
+An op is a subclass of ``Function`` with two static methods working on plain arrays::
+
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, a, b):              # arrays in, array out
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):             # dL/dout in, one dL/dinput per forward argument
+            a, b = ctx.saved_tensors
+            return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
+
+    y = Mul.apply(x, w)                      # Tensors in, Tensor out, graph recorded
+
+``apply`` unwraps tensors to arrays, runs ``forward``, and (when grad is enabled and an input
+requires grad) records the op in the output's graph. ``Tensor.backward()`` then visits the graph
+in reverse topological order, without recursion, calling each ``backward`` once with the sum of
+the gradients that flowed into that node.
+
+Rules for ``backward``: return one gradient per positional argument of ``forward`` (``None`` for
+non-tensor arguments and inputs that need no gradient), each with its input's shape; never
+modify ``grad`` in place (other nodes may share it).
+"""
+import contextlib
+import os
+import threading
+import traceback
+
+import numpy as np
+
+from minigrad import registry
+from minigrad.errors import AnomalyError, BackwardError, DTypeError, ShapeError
+from minigrad.tensor import Tensor
+
+__all__ = ["Function", "Context", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "detect_anomaly", "backward"]
+
+
+class _Mode(threading.local):
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+
+
+def is_grad_enabled():
+    return _mode.grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off inside a ``with`` block (or a decorated function)."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = _mode.grad_enabled
+        _mode.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        _mode.grad_enabled = self.prev
+
+
+class no_grad(set_grad_enabled):
+    """``with mg.no_grad():`` ops record no graph: for evaluation and parameter updates."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    def __init__(self):
+        super().__init__(True)
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise ``AnomalyError`` at the first op whose forward or backward produces NaN or Inf.
+
+    The error names the op and the line of your code that created it. Slow (it checks every
+    array), so use it to hunt a NaN, not for training. Infinities that come from the inputs
+    (``masked_fill(mask, -inf)``, say) are allowed in the forward pass; NaN never is.
+    """
+
+    def __enter__(self):
+        self.prev = _mode.anomaly
+        _mode.anomaly = True
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self.prev
+
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved arrays and any attributes you set."""
+
+    def save_for_backward(self, *arrays):
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            raise BackwardError("saved_tensors: nothing was saved (call ctx.save_for_backward "
+                                "in forward), or the graph was freed by an earlier backward()")
+        return saved
+
+
+class Function:
+    """Base class of every op. See the module docstring for how to write one."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("minigrad."):
+            registry.register(cls)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function must define forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("a Function must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run the op on tensors (and plain values); record it when a gradient is needed."""
+        for used in registry._tracers:
+            used.add(cls.__name__)
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        ctx = Context()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as err:
+            shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
+            raise ShapeError(f"{cls.__name__}: {err} (inputs: {shapes})") from None
+        if isinstance(out, (np.generic, float, int, bool)):
+            out = np.asarray(out)
+        result = Tensor(out)
+        if _mode.anomaly:
+            _check_forward(cls, out, args, kwargs)
+        if _mode.grad_enabled and any(ctx.needs_input_grad):
+            if not np.issubdtype(out.dtype, np.inexact):
+                raise DTypeError(f"{cls.__name__}: gradients need floating-point tensors, "
+                                 f"but this op returns dtype {out.dtype}")
+            result.requires_grad = True
+            result._op = cls
+            result._ctx = ctx
+            result._parents = tuple(a if isinstance(a, Tensor) else None for a in args)
+            if _mode.anomaly:
+                ctx._created_at = _user_frame()
+        return result
+
+
+def _user_frame():
+    """'file:line in function' of the innermost caller outside minigrad."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "<inside minigrad>"
+
+
+def _finite(array):
+    return not np.issubdtype(array.dtype, np.inexact) or bool(np.isfinite(array).all())
+
+
+def _check_forward(cls, out, args, kwargs):
+    if _finite(out):
+        return
+    if bool(np.isnan(out).any()):
+        problem = "NaN"
+    else:
+        inputs = [a.data if isinstance(a, Tensor) else a for a in (*args, *kwargs.values())]
+        if any(np.issubdtype(np.asarray(a).dtype, np.inexact) and np.isinf(a).any()
+               for a in inputs if isinstance(a, (np.ndarray, float, np.floating))):
+            return  # the infinity came in through an input: a mask value, say
+        problem = "Inf"
+    raise AnomalyError(f"{cls.__name__}.forward produced {problem} "
+                       f"(called from {_user_frame()})")
+
+
+def _topological_order(root):
+    """Tensors that have an op, root first, each before every tensor it was computed from."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent is not None and parent._op is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(tensor, grad):
+    if tensor.grad is None:
+        tensor.grad = grad.copy()  # a copy: grad may be shared with other nodes, or read-only
+    else:
+        tensor.grad += grad
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see ``Tensor.backward``)."""
+    if not root.requires_grad:
+        raise BackwardError("backward(): this tensor does not require grad and has no graph; "
+                            "create the inputs with requires_grad=True")
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(f"backward(): the output has shape {root.shape}; a gradient can "
+                                "be created implicitly only for a single-element output, so "
+                                "pass grad= of the same shape")
+        grad = np.ones_like(root.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else grad
+        if grad.shape != root.data.shape:
+            raise ShapeError(f"backward(): grad has shape {grad.shape}, output has {root.shape}")
+        grad = grad.astype(root.data.dtype, copy=False)
+    if root._op is None:
+        _accumulate(root, grad)
+        return
+    pending = {id(root): grad}
+    for node in _topological_order(root):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        if node._retains_grad:
+            _accumulate(node, g)
+        ctx = node._ctx
+        if ctx is None:
+            raise BackwardError(f"backward(): trying to backward through the graph a second "
+                                f"time; the saved values of {node._op.__name__} were freed by "
+                                "the first call. Pass retain_graph=True to the first backward() "
+                                "if you need to call it twice")
+        input_grads = node._op.backward(ctx, g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(node._parents):
+            raise BackwardError(f"{node._op.__name__}.backward returned {len(input_grads)} "
+                                f"gradients; forward took {len(node._parents)} arguments")
+        if _mode.anomaly:
+            for i, ig in enumerate(input_grads):
+                if ig is not None and not _finite(ig):
+                    raise AnomalyError(f"{node._op.__name__}.backward produced NaN/Inf in the "
+                                       f"gradient of input {i} (op created at "
+                                       f"{ctx.__dict__.get('_created_at', '?')})")
+        for i, (parent, ig) in enumerate(zip(node._parents, input_grads)):
+            if parent is None or ig is None or not parent.requires_grad:
+                continue
+            if ig.shape != parent.data.shape:
+                raise ShapeError(f"{node._op.__name__}.backward returned a gradient of shape "
+                                 f"{ig.shape} for input {i} of shape {parent.shape}; a "
+                                 "broadcast input needs its gradient summed back "
+                                 "(minigrad.broadcast.unbroadcast)")
+            if ig.dtype != parent.data.dtype:
+                ig = ig.astype(parent.data.dtype)
+            if parent._op is None:
+                _accumulate(parent, ig)
+            elif id(parent) in pending:
+                pending[id(parent)] = pending[id(parent)] + ig
+            else:
+                pending[id(parent)] = ig
+        if not retain_graph:
+            node._ctx = None

@@ -1,0 +1,56 @@
+"""Matrix multiplication, batched and broadcasting, with NumPy's 1-d rules."""
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.broadcast import unbroadcast
+from minigrad.errors import ShapeError
+
+__all__ = ["matmul"]
+
+
+class MatMul(Function):
+    """Y = A @ B;  dA = G @ Bᵀ,  dB = Aᵀ @ G  (ᵀ swaps the last two dims).
+
+    Shapes: A (..., n, k), B (..., k, m) -> Y (..., n, m); the batch dims "..." broadcast, and
+    the gradient of a broadcast batch dim is summed back. A 1-d A is treated as (1, k) and a 1-d
+    B as (k, 1), the added dim then dropped from Y (as NumPy and PyTorch do).
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a       # (1, k)
+        b2 = b[:, None] if b.ndim == 1 else b       # (k, 1)
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)               # (..., 1, m)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)               # (..., n, 1)
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return da, db
+
+
+def matmul(a, b):
+    """a @ b. Raises ``ShapeError`` naming both shapes when the inner dims differ."""
+    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    if not a_shape or not b_shape:
+        raise ShapeError(f"matmul: both operands need at least 1 dim, got {a_shape} @ {b_shape}")
+    k_a = a_shape[-1]
+    k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if k_a != k_b:
+        raise ShapeError(f"matmul: inner dims differ: {a_shape} @ {b_shape} "
+                         f"({k_a} != {k_b})")
+    try:
+        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: batch dims {a_shape[:-2]} and {b_shape[:-2]} of "
+                         f"{a_shape} @ {b_shape} cannot be broadcast together") from None
+    return MatMul.apply(a, b)
