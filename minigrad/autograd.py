@@ -136,14 +136,14 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as err:
             shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
-            raise ShapeError(f"{cls.__name__}: {err} (inputs: {shapes})") from None
+            raise ShapeError(f"{cls.__name__}: {str(err).strip()} (input shapes: {shapes})") from None
         if isinstance(out, (np.generic, float, int, bool)):
             out = np.asarray(out)
         result = Tensor(out)
         if _mode.anomaly:
             _check_forward(cls, out, args, kwargs)
-        if _mode.grad_enabled and any(ctx.needs_input_grad):
-            if not np.issubdtype(out.dtype, np.inexact):
+        if _mode.grad_enabled and True in ctx.needs_input_grad:
+            if out.dtype.kind not in "fc":
                 raise DTypeError(f"{cls.__name__}: gradients need floating-point tensors, "
                                  f"but this op returns dtype {out.dtype}")
             result.requires_grad = True

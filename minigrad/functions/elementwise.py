@@ -20,10 +20,8 @@ def _scalar(x):
 
 
 def _binary(function_class, a, b):
-    a, b = _scalar(a), _scalar(b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        broadcast_shapes(function_class.__name__, a.shape, b.shape)
-    return function_class.apply(a, b)
+    """Apply a binary op; shapes that do not broadcast raise a ShapeError naming the op."""
+    return function_class.apply(_scalar(a), _scalar(b))
 
 
 class Add(Function):
