@@ -26,10 +26,10 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         a2 = a[None, :] if a.ndim == 1 else a       # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b       # (k, 1)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)               # (..., n, 1)  (first: 1-d @ 1-d gives g ())
         if a.ndim == 1:
             g = np.expand_dims(g, -2)               # (..., 1, m)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)               # (..., n, 1)
         da = db = None
         if ctx.needs_input_grad[0]:
             da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
