@@ -25,6 +25,7 @@ non-tensor arguments and inputs that need no gradient), each with its input's sh
 modify ``grad`` in place (other nodes may share it).
 """
 import contextlib
+import copy
 import os
 import threading
 import traceback
@@ -51,11 +52,10 @@ def is_grad_enabled():
     return _mode.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn graph recording on or off inside a ``with`` block (or a decorated function)."""
+class _GradMode(contextlib.ContextDecorator):
+    """Set the grad mode for a ``with`` block or a decorated function, then restore it."""
 
-    def __init__(self, mode):
-        self.mode = bool(mode)
+    mode = True
 
     def __enter__(self):
         self.prev = _mode.grad_enabled
@@ -64,17 +64,56 @@ class set_grad_enabled(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         _mode.grad_enabled = self.prev
 
-
-class no_grad(set_grad_enabled):
-    """``with mg.no_grad():`` ops record no graph: for evaluation and parameter updates."""
-
-    def __init__(self):
-        super().__init__(False)
+    def _recreate_cm(self):
+        # a fresh copy for each call of a decorated function: a recursive (or concurrent) call
+        # must not overwrite the mode that an outer call will restore
+        return copy.copy(self)
 
 
-class enable_grad(set_grad_enabled):
-    def __init__(self):
-        super().__init__(True)
+class no_grad(_GradMode):
+    """``with mg.no_grad():`` ops record no graph: for evaluation and parameter updates.
+
+    Also a decorator, with or without parentheses (``@mg.no_grad()`` or ``@mg.no_grad``).
+    """
+
+    mode = False
+
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)          # used as @mg.no_grad, without parentheses
+
+    def __init__(self, func=None):
+        pass
+
+
+class enable_grad(_GradMode):
+    """``with mg.enable_grad():`` record the graph again, inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``mg.set_grad_enabled(False)`` switches graph recording off at once, as in PyTorch.
+
+    Used as ``with mg.set_grad_enabled(mode):`` (or as a decorator) it sets ``mode`` only
+    inside the block and restores the previous mode afterwards.
+    """
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.prev = _mode.grad_enabled
+        _mode.grad_enabled = self.mode          # takes effect now: a plain call works too
+
+    def __enter__(self):
+        pass                                    # already switched in __init__
+
+    def __call__(self, func):                   # as a decorator: switch only while func runs
+        _mode.grad_enabled = self.prev
+        return super().__call__(func)
+
+    def _recreate_cm(self):
+        return type(self)(self.mode)
 
 
 class detect_anomaly(contextlib.ContextDecorator):
@@ -91,6 +130,9 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __exit__(self, *exc):
         _mode.anomaly = self.prev
+
+    def _recreate_cm(self):
+        return copy.copy(self)                  # one per call, as for no_grad
 
 
 class Context:

@@ -127,6 +127,8 @@ class Tensor:
         """This tensor with another dtype; gradients flow back (cast to the input's dtype)."""
         if self.data.dtype == np.dtype(dtype):
             return self
+        if np.dtype(dtype).kind not in "fc":
+            return Tensor(self.data.astype(dtype))   # integers carry no gradient (as PyTorch)
         return _functions().elementwise.Cast.apply(self, np.dtype(dtype))
 
     def float(self):

@@ -152,7 +152,8 @@ view = reshape
 def permute(x, *dims):
     """Reorder the dims: ``permute(x, 0, 2, 1)`` swaps the last two of a 3-d tensor."""
     dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if (len(dims) != x.ndim or not all(-x.ndim <= d < x.ndim for d in dims)
+            or sorted(d % x.ndim for d in dims) != list(range(x.ndim))):
         raise ShapeError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     return Permute.apply(x, tuple(d % x.ndim for d in dims))
 
@@ -196,6 +197,8 @@ def expand(x, *sizes):
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: cannot expand shape {x.shape} to fewer dims {sizes}")
+    if -1 in sizes[:lead]:
+        raise ShapeError(f"expand: size -1 is not allowed in a new leading dim: {x.shape} to {sizes}")
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
     try:
         np.broadcast_shapes(x.shape, shape)
