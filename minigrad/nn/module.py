@@ -62,9 +62,10 @@ class Module:
                            f"without '.', got {name!r}")
         self.__dict__.pop(name, None)
         for other in _TABLES:
-            self.__dict__[other].pop(name, None)
+            if other != table:
+                self.__dict__[other].pop(name, None)
         self._non_persistent.discard(name)
-        self.__dict__[table][name] = value
+        self.__dict__[table][name] = value      # a replaced entry keeps its place
 
     def register_parameter(self, name, param):
         """Add a Parameter (or None: a declared but absent one, like ``bias=False``)."""
