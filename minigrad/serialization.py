@@ -12,8 +12,8 @@ JSON lacks: ``{"list": [...]}``, ``{"tuple": [...]}``, ``{"dict": [[key, node], 
 (keys str or int), ``{"array": "3"}``, ``{"scalar": "3"}`` (a NumPy scalar),
 ``{"tensor": ["3", requires_grad]}``, ``{"float": "nan" | "inf" | "-inf"}``.
 
-``load`` returns arrays as NumPy arrays and Tensors as CPU Tensors (with their
-``requires_grad``). ``save`` writes atomically: a crash leaves the previous file whole.
+``load`` returns arrays as NumPy arrays and Tensors (Parameters too) as plain CPU Tensors
+with their ``requires_grad``; a dict subclass (OrderedDict) comes back as a dict. ``save`` writes atomically: a crash leaves the previous file whole.
 
 >>> import os, tempfile, numpy as np
 >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
@@ -155,7 +155,8 @@ def load(path):
     checkpoint (truncated, another zip, a pickle, object arrays) raises ``CheckpointError``."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise CheckpointError(f"load: {path}: no such file")
+        raise CheckpointError(f"load: {path}: no such file" if not os.path.exists(path)
+                              else f"load: {path}: not a regular file")
     try:
         contents = np.load(path, allow_pickle=False)
         if isinstance(contents, np.lib.npyio.NpzFile):

@@ -83,6 +83,18 @@ def test_round_trip_model_and_optimizer(tmp_path, rng):
     assert loaded["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
 
 
+def test_round_trip_nn_module_state_dict(tmp_path):
+    model = mg.nn.Sequential(mg.nn.Linear(2, 3), mg.nn.ReLU(), mg.nn.Linear(3, 1))
+    mg.save({"model": model.state_dict(), "params": list(model.parameters())}, tmp_path / "m")
+    loaded = mg.load(tmp_path / "m")
+    fresh = mg.nn.Sequential(mg.nn.Linear(2, 3), mg.nn.ReLU(), mg.nn.Linear(3, 1))
+    fresh.load_state_dict(loaded["model"])
+    for p, q, saved in zip(model.parameters(), fresh.parameters(), loaded["params"]):
+        np.testing.assert_array_equal(p.data, q.data)
+        assert type(saved) is mg.Tensor and saved.requires_grad      # a Parameter comes back
+        np.testing.assert_array_equal(saved.data, p.data)            # as a plain Tensor
+
+
 def test_file_is_a_plain_npz_with_a_json_tree(tmp_path):
     mg.save({"w": np.ones(2), "n": 1}, tmp_path / "c")
     with np.load(tmp_path / "c", allow_pickle=False) as npz:
@@ -237,3 +249,5 @@ def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="no such file") as err:
         mg.load(tmp_path / "nope.npz")
     assert isinstance(err.value, OSError)                      # also caught as an OSError
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        mg.load(tmp_path)

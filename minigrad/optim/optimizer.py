@@ -138,7 +138,8 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore a ``state_dict()`` taken from an optimizer over parameters of the same
         shapes, in the same groups and order. Arrays are copied to each parameter's dtype
-        and device; the groups' hyper-parameters are replaced by the saved ones."""
+        and device; the groups' hyper-parameters are replaced by the saved ones (options the
+        checkpoint lacks keep this optimizer's defaults)."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             got = list(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
@@ -164,7 +165,8 @@ class Optimizer:
             state[p] = {k: self._restore(v, p, f"state[{key!r}][{k!r}]")
                         for k, v in saved.items()}
         self.state = state
-        self.param_groups = [{**copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
+        self.param_groups = [{**self.defaults,     # options newer than the checkpoint
+                              **copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
                               "params": group["params"]}
                              for saved, group in zip(saved_groups, self.param_groups)]
 
