@@ -1,7 +1,7 @@
 """Making tensors: ``mg.tensor`` and the factories (zeros, ones, full, arange, randn, rand, ...).
 
 Default dtypes follow PyTorch: Python floats give float32, Python ints give int64, and an
-existing NumPy array keeps its dtype (a float64 array stays float64).
+existing NumPy array or scalar keeps its dtype (a float64 array stays float64).
 
 >>> import minigrad as mg
 >>> mg.tensor([1.0, 2.0]).dtype, mg.tensor([1, 2]).dtype, mg.tensor(np.zeros(2)).dtype
@@ -32,6 +32,8 @@ def tensor(data, dtype=None, requires_grad=False, device="cpu"):
     """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, an array, a Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)        # a NumPy scalar keeps its dtype, as in PyTorch
     if hasattr(data, "__cuda_array_interface__") or isinstance(data, np.ndarray):
         array = data.astype(dtype if dtype is not None else data.dtype, copy=True)
         if array.dtype.kind in "OUS":

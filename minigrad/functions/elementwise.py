@@ -85,7 +85,10 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  da = g ⊙ b ⊙ a^(b-1),  db = g ⊙ y ⊙ log(a)  (0 where a = 0, as PyTorch)."""
+    """y = a ** b;  da = g ⊙ b ⊙ a^(b-1)  (0 where b = 0),  db = g ⊙ y ⊙ log(a)  (0 where a = 0).
+
+    The two zeros follow PyTorch: they replace 0 ⊙ inf = NaN at a = 0.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -98,7 +101,9 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         da = db = None
         if ctx.needs_input_grad[0]:
-            da = unbroadcast(g * b * a ** (b - 1), np.shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = np.where(b == 0, 0, b * a ** (b - 1))   # x**0 is constant: 0 at x = 0 too
+            da = unbroadcast(g * slope, np.shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 dlog = np.where(a == 0, 0, y * np.log(a))

@@ -50,6 +50,18 @@ def test_the_gradient_of_a_leaf_is_not_shared_with_the_graph(rng):
     assert x.grad is first
 
 
+def test_pow_gradient_at_zero_base_follows_pytorch(rng):
+    # d(x**0)/dx = 0 everywhere (not 0 * inf = NaN at x = 0); d(x**b)/db = 0 at x = 0
+    a = np.array([0.0, rng.uniform(0.5, 2.0)])
+    x = leaf(a)
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    x, b = leaf([0.0, 0.0, a[1]]), leaf([0.0, 1.0, 2.0])
+    (x ** b).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 2 * a[1]] and b.grad[:2].tolist() == [0.0, 0.0]
+    assert b.grad[2] == pytest.approx(a[1] ** 2 * np.log(a[1]))
+
+
 # ---- freed graphs ---------------------------------------------------------------------------
 def test_backward_twice_on_a_freed_graph_raises_a_clear_error(rng):
     x = leaf(rng.standard_normal(3))

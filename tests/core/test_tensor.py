@@ -10,6 +10,7 @@ import minigrad as mg
     ([1.0, 2.0], np.float32), (1.5, np.float32), ([[1, 2]], np.int64), (3, np.int64),
     (True, np.bool_), (np.zeros(2), np.float64), (np.zeros(2, dtype=np.float32), np.float32),
     (np.arange(3, dtype=np.int32), np.int32), (np.array([True, False]), np.bool_),
+    (np.float64(1.5), np.float64), (np.float32(1.5), np.float32), (np.int32(3), np.int32),
 ])
 def test_tensor_dtype_rules(data, dtype):
     assert mg.tensor(data).dtype == dtype
