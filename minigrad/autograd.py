@@ -225,8 +225,12 @@ def _check_forward(cls, out, args, kwargs):
                        f"(called from {_user_frame()})")
 
 
-def _topological_order(root):
-    """Tensors that have an op, root first, each before every tensor it was computed from."""
+def graph_order(root, leaves=False):
+    """The tensors ``root`` was computed from, each after all of its inputs, ``root`` last.
+
+    Only tensors made by an op, unless ``leaves=True``. An iterative depth-first search, so a
+    graph 100,000 ops deep needs no recursion; ``backward()`` walks this list in reverse.
+    """
     order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -237,10 +241,9 @@ def _topological_order(root):
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node._parents:
-            if parent is not None and parent._op is not None and id(parent) not in visited:
+        for parent in reversed(node._parents):
+            if parent is not None and id(parent) not in visited and (leaves or parent._op is not None):
                 stack.append((parent, False))
-    order.reverse()
     return order
 
 
@@ -271,7 +274,7 @@ def backward(root, grad=None, retain_graph=False):
         _accumulate(root, grad)
         return
     pending = {id(root): grad}
-    for node in _topological_order(root):
+    for node in reversed(graph_order(root)):
         g = pending.pop(id(node), None)
         if g is None:
             continue

@@ -1,8 +1,8 @@
 """Typed errors. Each message names what was wrong: the op, the shapes, the file, the argument.
 
-Every error is a ``MinigradError`` and also the built-in exception a Python user would expect
-(``ShapeError`` is a ``ValueError``, ``CheckpointError`` an ``OSError``...), so both
-``except mg.ShapeError`` and ``except ValueError`` catch it.
+Every error is a ``MinigradError`` (a ``RuntimeError``, as in PyTorch) and also the built-in
+exception a Python user would expect (``ShapeError`` is a ``ValueError``, ``CheckpointError``
+an ``OSError``...), so ``except mg.ShapeError`` and ``except ValueError`` both catch it.
 """
 
 __all__ = [
@@ -11,8 +11,8 @@ __all__ = [
 ]
 
 
-class MinigradError(Exception):
-    """Base class of every error raised by minigrad."""
+class MinigradError(RuntimeError):
+    """Base class of every error raised by minigrad (a RuntimeError, as PyTorch's errors are)."""
 
 
 class ShapeError(MinigradError, ValueError):

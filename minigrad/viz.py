@@ -19,31 +19,14 @@ Only matplotlib is needed (no graphviz), imported when drawing; nothing here cal
 """
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.autograd import graph_order
 
 __all__ = ["summarize_graph", "draw_graph"]
 
 
 def graph_nodes(root):
-    """Every tensor ``root`` depends on (itself included), inputs before the ops that use them.
-
-    Iterative depth-first search (like ``autograd._topological_order``, but keeping leaves),
-    so a graph 100,000 ops deep needs no recursion.
-    """
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in reversed(node._parents):
-            if isinstance(parent, Tensor) and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+    """Every tensor ``root`` depends on (itself included, leaves too), inputs first."""
+    return graph_order(root, leaves=True)
 
 
 def _kind(t):
@@ -85,7 +68,7 @@ def summarize_graph(root):
     for i, t in enumerate(nodes):
         title, shape, data, grad = _describe(t)
         if t._op is not None:
-            inputs = ", ".join(f"#{number[id(p)]}" for p in t._parents if isinstance(p, Tensor))
+            inputs = ", ".join(f"#{number[id(p)]}" for p in t._parents if p is not None)
             title = f"{title}({inputs})"
         line = f"#{i} {title:<18} {shape}  {data}"
         lines.append(line if grad is None else f"{line}  {grad}")
@@ -97,7 +80,7 @@ def _layers(nodes):
     depth = {id(nodes[-1]): 0}
     for t in reversed(nodes):                     # root first: outputs before their inputs
         for p in t._parents:
-            if isinstance(p, Tensor):
+            if p is not None:
                 depth[id(p)] = max(depth.get(id(p), 0), depth[id(t)] + 1)
     layers = [[] for _ in range(max(depth.values()) + 1)]
     for t in reversed(nodes):
@@ -148,7 +131,7 @@ def draw_graph(root, path=None, ax=None, max_nodes=200):
     # an edge that skips a column arches over the boxes between (arc3: the curve rises about
     # 0.15 x its length); leave room above the top row for the highest arch
     spans = [abs(position[id(p)][0] - position[id(t)][0]) for t in nodes if id(t) in shown
-             for p in t._parents if isinstance(p, Tensor) and id(p) in shown
+             for p in t._parents if p is not None and id(p) in shown
              and depth[id(p)] - depth[id(t)] > 1]
     ys = [y for _, y in position.values()]
     top = max(ys) + _BOX_H / 2 + 0.2 + (0.15 * max(spans) if spans else 0)
@@ -179,7 +162,7 @@ def draw_graph(root, path=None, ax=None, max_nodes=200):
                 linespacing=1.25)
         drawn = []
         for p in t._parents:
-            if isinstance(p, Tensor) and id(p) in shown:
+            if p is not None and id(p) in shown:
                 px, py = position[id(p)]
                 bend = 0.25 * drawn.count(id(p))        # x * x: two arrows, the second bent
                 start, end = (px + _BOX_W / 2, py), (x - _BOX_W / 2, y)

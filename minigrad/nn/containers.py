@@ -19,7 +19,26 @@ def _position(container, index):
     return list(container._modules)[index % n]
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: indexing (negative too, and slices), len, iter, append."""
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._sliced(list(self._modules.items())[index])
+        return self._modules[_position(self, index)]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Apply modules in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Entries are named "0", "1", ... or by the keys of an ``OrderedDict`` argument.
@@ -39,20 +58,8 @@ class Sequential(Module):
         for name, module in named:
             self.add_module(name, module)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[index]))
-        return self._modules[_position(self, index)]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
+    def _sliced(self, items):
+        return Sequential(OrderedDict(items))
 
     def forward(self, x):
         for module in self:
@@ -60,30 +67,18 @@ class Sequential(Module):
         return x
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered as "0", "1", ... (it has no forward: loop over it)."""
 
     def __init__(self, modules=()):
         super().__init__()
         self.extend(modules)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return ModuleList(list(self._modules.values())[index])
-        return self._modules[_position(self, index)]
+    def _sliced(self, items):
+        return ModuleList([module for _, module in items])
 
     def __setitem__(self, index, module):
         self.add_module(_position(self, index), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         for module in modules:
