@@ -11,13 +11,17 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.registry import OPS, trace_ops
 from minigrad.functions.elementwise import Cast
+from minigrad.functions.shape import ToDevice
 from minigrad.functions.nn_ops import GELU, BCEWithLogits, CrossEntropy, LayerNorm
 
 torch = pytest.importorskip("torch", reason="torch is the optional oracle; pip install torch==2.13.0")
 F = torch.nn.functional
 
 pytestmark = pytest.mark.torch
+
+COMPARED = set()   # names of the ops that helper_test_op has compared with torch
 
 
 def helper_test_op(shapes, mg_fn, torch_fn, *, low=-2.0, high=2.0, values=None, atol=1e-10,
@@ -40,7 +44,10 @@ def helper_test_op(shapes, mg_fn, torch_fn, *, low=-2.0, high=2.0, values=None, 
         arrays.append(np.asarray(a, dtype=np.float64))
     mg_in = [mg.tensor(a, requires_grad=True) for a in arrays]
     torch_in = [torch.tensor(a, requires_grad=True) for a in arrays]
-    mg_out, torch_out = mg_fn(*mg_in), torch_fn(*torch_in)
+    with trace_ops() as used:
+        mg_out = mg_fn(*mg_in)
+    COMPARED.update(used)
+    torch_out = torch_fn(*torch_in)
     if not isinstance(mg_out, (tuple, list)):
         mg_out, torch_out = (mg_out,), (torch_out,)
     assert len(mg_out) == len(torch_out)
@@ -105,6 +112,7 @@ def test_cast_and_device():
     helper_test_op([(3, 4)], lambda x: Cast.apply(x, np.dtype(np.float32)),
                    lambda x: x.to(torch.float32), atol=1e-6, rtol=1e-6)
     helper_test_op([(3, 4)], lambda x: x.to("cpu") * x, lambda x: x.to("cpu") * x)
+    helper_test_op([(3, 4)], lambda x: ToDevice.apply(x, "cpu") * x, lambda x: x.to("cpu") * x)
 
 
 def test_where_and_masked_fill():
@@ -236,3 +244,11 @@ def test_getitem(index):
 def test_getitem_with_tensor_indices():
     helper_test_op([(3, 4)], lambda x: x[mg.tensor([2, 0, 2])], lambda x: x[T([2, 0, 2])])
     helper_test_op([(3, 4)], lambda x: x[mg.tensor(BOOL_MASK)], lambda x: x[T(BOOL_MASK)])
+
+
+def test_every_op_is_compared_with_torch():
+    """Runs last in this module: every registered op went through helper_test_op above."""
+    if not COMPARED:
+        pytest.skip("run the whole module: the comparisons above collect the ops they cover")
+    missing = sorted(set(OPS) - COMPARED)
+    assert not missing, f"ops never compared with torch: {missing}"
