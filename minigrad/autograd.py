@@ -171,9 +171,13 @@ class Function:
         """Run the op on tensors (and plain values); record it when a gradient is needed."""
         for used in registry._tracers:
             used.add(cls.__name__)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays, needs = [], []
+        for a in args:
+            is_tensor = isinstance(a, Tensor)
+            arrays.append(a.data if is_tensor else a)
+            needs.append(is_tensor and a.requires_grad)
         ctx = Context()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as err:
@@ -184,7 +188,7 @@ class Function:
         result = Tensor(out)
         if _mode.anomaly:
             _check_forward(cls, out, args, kwargs)
-        if _mode.grad_enabled and True in ctx.needs_input_grad:
+        if _mode.grad_enabled and True in needs:
             if out.dtype.kind not in "fc":
                 raise DTypeError(f"{cls.__name__}: gradients need floating-point tensors, "
                                  f"but this op returns dtype {out.dtype}")

@@ -9,6 +9,7 @@ Unlike PyTorch, ``max``/``min`` with a ``dim`` return only the values (PyTorch r
 elements tie for the maximum the gradient is shared equally among them.
 """
 import builtins
+import math
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        ctx.count = int(np.prod([x.shape[d] for d in dims]))
+        ctx.count = math.prod([x.shape[d] for d in dims])
         return x.mean(axis=dims, keepdims=keepdim)
 
     @staticmethod
@@ -87,7 +88,7 @@ class Var(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, unbiased):
         centered = x - x.mean(axis=dims, keepdims=True)
-        count = int(np.prod([x.shape[d] for d in dims])) - int(unbiased)
+        count = math.prod([x.shape[d] for d in dims]) - int(unbiased)
         ctx.save_for_backward(centered)
         ctx.dims, ctx.keepdim, ctx.count = dims, keepdim, count
         return (centered * centered).sum(axis=dims, keepdims=keepdim) / count
@@ -140,7 +141,7 @@ def min(x, dim=None, keepdim=False):
 def var(x, dim=None, unbiased=True, keepdim=False):
     """Variance over ``dim``; ``unbiased=True`` divides by N - 1 (Bessel), as PyTorch."""
     dims = normalize_dims("var", dim, x.ndim)
-    if unbiased and int(np.prod([x.shape[d] for d in dims])) < 2:
+    if unbiased and math.prod([x.shape[d] for d in dims]) < 2:
         raise ShapeError(f"var: unbiased variance needs at least 2 elements per reduction, "
                          f"shape {x.shape} with dim={dim} gives fewer")
     return Var.apply(x, dims, keepdim, unbiased)

@@ -2,6 +2,8 @@
 
 Their backward passes move the gradient back the way the elements came.
 """
+import math
+
 import numpy as np
 
 from minigrad.autograd import Function
@@ -140,7 +142,7 @@ def _dim(op, dim, ndim):
 def reshape(x, *shape):
     """The same elements in a new shape; one size may be -1 (inferred)."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = math.prod([n for n in shape if n != -1])
     if (-1 not in shape and known != x.data.size) or (-1 in shape and (known == 0 or x.data.size % known)):
         raise ShapeError(f"reshape: cannot view shape {x.shape} ({x.data.size} elements) as {shape}")
     return Reshape.apply(x, shape)
@@ -187,7 +189,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return Reshape.apply(x, (1,))
     start, end = _dim("flatten", start_dim, x.ndim), _dim("flatten", end_dim, x.ndim)
-    merged = int(np.prod(x.shape[start:end + 1]))
+    merged = math.prod(x.shape[start:end + 1])
     return Reshape.apply(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
