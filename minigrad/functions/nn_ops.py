@@ -1,51 +1,39 @@
 """The fused ops of neural networks: softmax, log-softmax, GELU, layer norm, cross-entropy.
 
 Each is one op (rather than a chain of small ones) for two reasons: numerical stability (the
-max is subtracted before exp) and a short, exact backward formula.
-"""
-import math
+max is subtracted before exp) and a short, exact backward formula. The formulas are in each
+docstring; the array math is in ``minigrad/kernels`` — ``reference.py`` is the plain-NumPy
+spec, and ``mg.kernels.use(...)`` picks which implementation of it runs.
 
+The kernels work on the last axis of 2-d (or n-d) arrays: these ops move the axis there first.
+"""
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
-from minigrad.device import array_module
 from minigrad.functions.reduction import normalize_dims
 
 __all__ = ["softmax", "log_softmax"]
 
-_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
-_ERF = None
+
+def _last_axis(x, dim):
+    """x with ``dim`` moved to the end (a view), for the kernels that reduce over the last axis."""
+    return x if dim in (-1, x.ndim - 1) else np.moveaxis(x, dim, -1)
 
 
-def erf(x):
-    """The error function, element-wise (NumPy has none: compiled once with Numba's math.erf)."""
-    global _ERF
-    if array_module(x) is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erf(x)
-    if _ERF is None:
-        import numba
-
-        @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
-        def _erf(v):
-            return math.erf(v)
-        _ERF = _erf
-    return _ERF(x)
-
-
-def _stable_shift(x, dim):
-    """x - max over dim, with rows that are all -inf shifted by 0 (they stay -inf)."""
-    m = x.max(axis=dim, keepdims=True)
-    return x - np.where(np.isfinite(m), m, 0)
+def _axis_back(y, dim):
+    return y if dim in (-1, y.ndim - 1) else np.moveaxis(y, -1, dim)
 
 
 class Softmax(Function):
-    """y = exp(x - max) / Σ exp(x - max)  along dim;  dx = y ⊙ (g - Σ(g ⊙ y))  (FORMULAS C3)."""
+    """y = exp(x - max) / Σ exp(x - max)  along dim;  dx = y ⊙ (g - Σ(g ⊙ y))  (FORMULAS C3).
+
+    Kernels: ``softmax_forward``, ``softmax_backward``.
+    """
 
     @staticmethod
     def forward(ctx, x, dim):
-        e = np.exp(_stable_shift(x, dim))
-        y = e / e.sum(axis=dim, keepdims=True)
+        y = _axis_back(kernels.softmax_forward(_last_axis(x, dim)), dim)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -53,20 +41,19 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
-
-
-def _log_softmax(x, dim):
-    shifted = _stable_shift(x, dim)
-    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        dim = ctx.dim
+        return _axis_back(kernels.softmax_backward(_last_axis(y, dim), _last_axis(g, dim)), dim), None
 
 
 class LogSoftmax(Function):
-    """y = (x - max) - log Σ exp(x - max)  along dim;  dx = g - exp(y) ⊙ Σ g."""
+    """y = (x - max) - log Σ exp(x - max)  along dim;  dx = g - exp(y) ⊙ Σ g.
+
+    Kernels: ``log_softmax_forward``, ``log_softmax_backward``.
+    """
 
     @staticmethod
     def forward(ctx, x, dim):
-        y = _log_softmax(x, dim)
+        y = _axis_back(kernels.log_softmax_forward(_last_axis(x, dim)), dim)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -74,7 +61,8 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - np.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+        dim = ctx.dim
+        return _axis_back(kernels.log_softmax_backward(_last_axis(y, dim), _last_axis(g, dim)), dim), None
 
 
 class GELU(Function):
@@ -83,26 +71,19 @@ class GELU(Function):
     exact:  y = x Φ(x) = x (1 + erf(x/√2)) / 2;           dx = g (Φ(x) + x φ(x)),  φ(x) = e^(-x²/2)/√(2π)
     tanh:   y = x (1 + tanh u) / 2,  u = √(2/π)(x + 0.044715 x³);
             dx = g ((1 + tanh u)/2 + x (1 - tanh² u) √(2/π)(1 + 3·0.044715 x²) / 2)
+    Kernels: ``gelu_forward``, ``gelu_backward``.
     """
 
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
-        if approximate == "tanh":
-            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
-        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+        return kernels.gelu_forward(x, approximate)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
-            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du), None
-        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return g * (cdf + x * pdf), None
+        return kernels.gelu_backward(x, g, ctx.approximate), None
 
 
 class LayerNorm(Function):
@@ -113,31 +94,31 @@ class LayerNorm(Function):
     backward: dx̂ = g ⊙ w
               dx = (dx̂ - mean(dx̂) - x̂ ⊙ mean(dx̂ ⊙ x̂)) / √(σ² + ε)
               dw = Σ_batch g ⊙ x̂,   db = Σ_batch g
-    Shapes: x (..., *normalized_shape); w, b normalized_shape (or None).
+    Shapes: x (..., *normalized_shape); w, b normalized_shape (or None). The kernels see
+    x as (M, N) rows: M = the batch elements, N = the normalized elements.
+    Kernels: ``layer_norm_forward``, ``layer_norm_backward``.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):
-        dims = tuple(range(x.ndim - n_dims, x.ndim))
-        mu = x.mean(axis=dims, keepdims=True)
-        rstd = 1 / np.sqrt(((x - mu) ** 2).mean(axis=dims, keepdims=True) + eps)
-        xhat = (x - mu) * rstd
-        ctx.save_for_backward(xhat, rstd, weight)
-        ctx.dims = dims
-        y = xhat if weight is None else xhat * weight
-        return y if bias is None else y + bias
+        normalized = x.shape[x.ndim - n_dims:]
+        n = int(np.prod(normalized))
+        rows = x.reshape(-1, n)                                             # (M, N)
+        w = None if weight is None else weight.reshape(n)
+        b = None if bias is None else bias.reshape(n)
+        y, mean, rstd = kernels.layer_norm_forward(rows, w, b, eps)
+        ctx.save_for_backward(rows, w, mean, rstd)
+        ctx.shapes = x.shape, normalized
+        return y.reshape(x.shape)                                           # (..., *normalized)
 
     @staticmethod
     def backward(ctx, g):
-        xhat, rstd, weight = ctx.saved_tensors
-        dims = ctx.dims
-        batch = tuple(range(g.ndim - len(dims)))
-        dxhat = g if weight is None else g * weight
-        dx = (dxhat - dxhat.mean(axis=dims, keepdims=True)
-              - xhat * (dxhat * xhat).mean(axis=dims, keepdims=True)) * rstd
-        dw = (g * xhat).sum(axis=batch) if ctx.needs_input_grad[1] else None
-        db = g.sum(axis=batch) if ctx.needs_input_grad[2] else None
-        return dx, dw, db, None, None
+        rows, w, mean, rstd = ctx.saved_tensors
+        shape, normalized = ctx.shapes
+        dx, dw, db = kernels.layer_norm_backward(rows, w, mean, rstd, g.reshape(rows.shape))
+        dw = dw.reshape(normalized) if ctx.needs_input_grad[1] else None
+        db = db.reshape(normalized) if ctx.needs_input_grad[2] else None
+        return dx.reshape(shape), dw, db, None, None
 
 
 class CrossEntropy(Function):
@@ -147,30 +128,21 @@ class CrossEntropy(Function):
               loss_i = -Σ_c q_ic log p_ic,   0 where t_i = ignore_index
     backward: dx_i = g_i (softmax(x_i) - q_i),   0 for ignored rows
     Shapes: x (M, C) logits, t (M,) class indices -> loss (M,) per row (reduced by the caller).
+    Only x and each row's log Σ exp are kept for backward (not the (M, C) probabilities).
+    Kernels: ``cross_entropy_forward``, ``cross_entropy_backward``.
     """
 
     @staticmethod
     def forward(ctx, x, target, ignore_index, label_smoothing):
-        keep = target != ignore_index
-        safe_target = np.where(keep, target, 0)
-        logp = _log_softmax(x, -1)
-        rows = np.arange(x.shape[0])
-        picked = logp[rows, safe_target]
-        eps = label_smoothing
-        loss = -(1 - eps) * picked - eps * logp.mean(axis=-1) if eps else -picked
-        ctx.save_for_backward(logp)
-        ctx.rows, ctx.target, ctx.keep, ctx.eps = rows, safe_target, keep, eps
-        return np.where(keep, loss, 0).astype(x.dtype, copy=False)
+        loss, lse = kernels.cross_entropy_forward(x, target, ignore_index, label_smoothing)
+        ctx.save_for_backward(x, target, lse)
+        ctx.options = ignore_index, label_smoothing
+        return loss
 
     @staticmethod
     def backward(ctx, g):
-        (logp,) = ctx.saved_tensors
-        dx = np.exp(logp)                                   # softmax(x)
-        if ctx.eps:
-            dx -= ctx.eps / logp.shape[-1]
-        dx[ctx.rows, ctx.target] -= 1 - ctx.eps
-        dx *= np.where(ctx.keep, g, 0)[:, None]
-        return dx, None, None, None
+        x, target, lse = ctx.saved_tensors
+        return kernels.cross_entropy_backward(x, target, lse, g, *ctx.options), None, None, None
 
 
 class BCEWithLogits(Function):

@@ -1,0 +1,110 @@
+"""One switch for the array math of the heavy ops: which kernel set computes them.
+
+    mg.kernels.use("numba")            # from now on
+    with mg.kernels.use("numpy"):      # inside the block only
+        ...
+    MINIGRAD_KERNELS=numpy python ...  # the environment variable sets the starting mode
+
+Modes:
+    "numpy"  the reference kernels (``reference.py``): plain NumPy, the readable spec
+    "numba"  the compiled CPU kernels (``numba_cpu.py``) wherever one exists
+    "auto"   (the default) per op and size, whichever is faster on a CPU: NumPy for small
+             arrays (calling compiled code has a fixed cost), Numba from ``CROSSOVER[op]``
+             elements on (measured by ``python -m benchmarks.kernels``)
+Arrays on the GPU always use the CuPy kernels (``cupy_gpu.py``) where one exists, and the
+reference (which runs on CuPy arrays too) otherwise.
+
+Every kernel of every set computes the same function as its reference; the tests hold each to
+it. A kernel is called as ``kernels.softmax_forward(x)``: the names, signatures and formulas are
+those of ``reference.py``.
+"""
+import contextlib
+import importlib
+import os
+
+import numpy as np
+
+from minigrad.kernels import reference
+
+__all__ = ["use", "mode", "available", "implementation", "CROSSOVER", *reference.__all__]
+
+MODES = ("numpy", "numba", "auto")
+
+# Elements of the first input from which "auto" prefers Numba (below: NumPy).
+CROSSOVER = {}
+DEFAULT_CROSSOVER = 4096
+
+_state = {"mode": None}
+_modules = {}
+
+
+def _check(mode):
+    if mode not in MODES:
+        raise ValueError(f"kernels.use: mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def mode():
+    """The current mode: 'numpy', 'numba' or 'auto'."""
+    if _state["mode"] is None:
+        _state["mode"] = _check(os.environ.get("MINIGRAD_KERNELS", "auto"))
+    return _state["mode"]
+
+
+class use(contextlib.AbstractContextManager):
+    """Switch kernel sets: ``use("numba")`` now, or ``with use("numpy"):`` for a block."""
+
+    def __init__(self, new_mode):
+        self.previous = mode()
+        _state["mode"] = _check(new_mode)
+
+    def __exit__(self, *exc):
+        _state["mode"] = self.previous
+
+
+def _module(name):
+    """The kernel module ``name`` ('numba_cpu' or 'cupy_gpu'), or None if it cannot load here."""
+    if name not in _modules:
+        try:
+            _modules[name] = importlib.import_module(f"minigrad.kernels.{name}")
+        except ImportError:
+            _modules[name] = None
+    return _modules[name]
+
+
+def available():
+    """The kernel sets that can run on this machine."""
+    from minigrad.device import cuda
+    sets = ["numpy"]
+    if _module("numba_cpu") is not None:
+        sets.append("numba")
+    if cuda.is_available():
+        sets.append("cupy")
+    return sets
+
+
+def implementation(name, x):
+    """The function that computes kernel ``name`` for input ``x`` under the current mode."""
+    if not isinstance(x, np.ndarray):
+        gpu = _module("cupy_gpu")
+        return getattr(gpu, name, None) or getattr(reference, name)
+    current = mode()
+    if current == "numpy" or x.dtype not in (np.float32, np.float64):
+        return getattr(reference, name)
+    if current == "auto" and x.size < CROSSOVER.get(name, DEFAULT_CROSSOVER):
+        return getattr(reference, name)
+    compiled = _module("numba_cpu")
+    return getattr(compiled, name, None) or getattr(reference, name)
+
+
+def _dispatcher(name):
+    def kernel(x, *args, **kwargs):
+        return implementation(name, x)(x, *args, **kwargs)
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.__doc__ = getattr(reference, name).__doc__
+    return kernel
+
+
+# kernels.softmax_forward(x), kernels.layer_norm_backward(...), ...: one dispatcher per kernel.
+for _name in reference.__all__:
+    globals()[_name] = _dispatcher(_name)
