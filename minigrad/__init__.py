@@ -32,6 +32,7 @@ from minigrad.functions import (abs, add, cat, chunk, clamp, div, exp, expand, f
                                 where)
 from minigrad.gradcheck import gradcheck
 from minigrad.tensor import Tensor, _add_methods, bool_, float32, float64, int64
+from minigrad.threads import get_num_threads, set_num_threads
 
 _add_methods()
 manual_seed = _random.manual_seed
@@ -43,7 +44,7 @@ __all__ = [
     "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "randn", "rand", "randint",
     "randperm", "zeros_like", "ones_like", "full_like", "randn_like", "manual_seed",
     "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "detect_anomaly", "gradcheck", "cuda",
+    "detect_anomaly", "gradcheck", "cuda", "set_num_threads", "get_num_threads",
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
     "relu", "clamp", "where", "masked_fill", "matmul", "sum", "mean", "max", "min", "var",
     "logsumexp", "softmax", "log_softmax", "reshape", "view", "transpose", "permute",
