@@ -2,8 +2,10 @@
 Numba (the parallel kernels) together, so the two never ask for more threads than you allow.
 
 >>> import minigrad as mg
+>>> before = mg.get_num_threads()
 >>> mg.set_num_threads(1); mg.get_num_threads()
 1
+>>> mg.set_num_threads(before)
 """
 import os
 
