@@ -1,0 +1,199 @@
+"""GPT-mini training step: minigrad vs PyTorch eager, tokens per second and peak memory.
+
+    python -m benchmarks.gpt [--threads 1] [--steps 10] [--rounds 3] [--kernels auto]
+
+The model (until ``transformer/`` has its GPT): token + learned position embeddings, 4 pre-LN
+blocks (causal self-attention with 4 heads, MLP 128 -> 512 -> 128 with GELU), a final layer
+norm and a head tied to the token embedding; vocab 256, context 128, batch 16; AdamW, lr 3e-4.
+Each framework runs in its own process (so peak RSS is its own), alternating, ``--rounds`` times;
+a process times ``--steps`` steps after 2 warm-up steps and reports the median step.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CONFIG = dict(vocab=256, context=128, d_model=128, heads=4, layers=4, mlp=512, batch=16)
+
+
+def _peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_minigrad(steps, kernels):
+    import numpy as np
+
+    import minigrad as mg
+    import minigrad.nn as nn
+    import minigrad.nn.functional as F
+    c = CONFIG
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(c["d_model"]), nn.LayerNorm(c["d_model"])
+            self.qkv = nn.Linear(c["d_model"], 3 * c["d_model"])
+            self.proj = nn.Linear(c["d_model"], c["d_model"])
+            self.fc, self.out = nn.Linear(c["d_model"], c["mlp"]), nn.Linear(c["mlp"], c["d_model"])
+
+        def forward(self, x):
+            B, T, C = x.shape
+            H = c["heads"]
+            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)                 # 3 × (B, T, C)
+            q, k, v = (t.reshape(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)     # (B, H, T, D)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))           # (B, T, C)
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(c["vocab"], c["d_model"])
+            self.wpe = nn.Embedding(c["context"], c["d_model"])
+            self.blocks = nn.ModuleList([Block() for _ in range(c["layers"])])
+            self.ln_f = nn.LayerNorm(c["d_model"])
+
+        def forward(self, idx):
+            x = self.wte(idx) + self.wpe(mg.arange(idx.shape[1]))
+            for block in self.blocks:
+                x = block(x)
+            return F.linear(self.ln_f(x), self.wte.weight)                  # (B, T, V), tied head
+
+    mg.manual_seed(0)
+    mg.kernels.use(kernels)
+    model = GPT()
+    opt = mg.optim.AdamW(model.parameters(), lr=3e-4)
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, c["vocab"], size=(c["batch"], c["context"] + 1))
+    x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
+
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step, model.num_parameters()
+
+
+def run_torch(steps):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    c = CONFIG
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(c["d_model"]), nn.LayerNorm(c["d_model"])
+            self.qkv = nn.Linear(c["d_model"], 3 * c["d_model"])
+            self.proj = nn.Linear(c["d_model"], c["d_model"])
+            self.fc, self.out = nn.Linear(c["d_model"], c["mlp"]), nn.Linear(c["mlp"], c["d_model"])
+
+        def forward(self, x):
+            B, T, C = x.shape
+            H = c["heads"]
+            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(c["vocab"], c["d_model"])
+            self.wpe = nn.Embedding(c["context"], c["d_model"])
+            self.blocks = nn.ModuleList([Block() for _ in range(c["layers"])])
+            self.ln_f = nn.LayerNorm(c["d_model"])
+
+        def forward(self, idx):
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+            for block in self.blocks:
+                x = block(x)
+            return F.linear(self.ln_f(x), self.wte.weight)
+
+    torch.manual_seed(0)
+    model = GPT()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    data = torch.randint(0, c["vocab"], (c["batch"], c["context"] + 1))
+    x, y = data[:, :-1], data[:, 1:]
+
+    def step():
+        loss = F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def worker(framework, steps, threads, kernels):
+    """Run in a child process: time ``steps`` steps, print one JSON line."""
+    import time
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        step, n_params = run_torch(steps)
+    else:
+        import minigrad as mg
+        mg.set_num_threads(threads)
+        step, n_params = run_minigrad(steps, kernels)
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    tokens = CONFIG["batch"] * CONFIG["context"]
+    print(json.dumps({"framework": framework, "params": n_params,
+                      "tokens_per_s": tokens / statistics.median(times),
+                      "peak_rss_mb": _peak_rss_mb()}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--kernels", default="auto", choices=["numpy", "numba", "auto"])
+    parser.add_argument("--worker", choices=["minigrad", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.steps, args.threads, args.kernels)
+
+    frameworks = ["minigrad", "torch"]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        frameworks = ["minigrad"]
+        print("(PyTorch is not installed: pip install torch==2.13.0 to add the peer)")
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    results = {name: [] for name in frameworks}
+    for _ in range(args.rounds):
+        for name in frameworks:            # alternate, so drift in machine load hits both
+            out = subprocess.run([sys.executable, "-m", "benchmarks.gpt", "--worker", name,
+                                  "--steps", str(args.steps), "--threads", str(args.threads),
+                                  "--kernels", args.kernels],
+                                 env=env, capture_output=True, text=True, check=True)
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"\nGPT-mini training step ({CONFIG}), {args.threads} thread(s), kernels={args.kernels}, "
+          f"median of {args.rounds} processes × {args.steps} steps")
+    print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s}")
+    summary = {}
+    for name, runs in results.items():
+        tps = statistics.median(r["tokens_per_s"] for r in runs)
+        rss = statistics.median(r["peak_rss_mb"] for r in runs)
+        summary[name] = (tps, rss)
+        print(f"{name:10s} {runs[0]['params']:8d} {tps:9.0f} {rss:12.0f}")
+    if "torch" in summary:
+        (ours, our_rss), (theirs, their_rss) = summary["minigrad"], summary["torch"]
+        print(f"minigrad / torch: {ours / theirs:.2f}× tokens/s, {our_rss / their_rss:.2f}× peak RSS")
+
+
+if __name__ == "__main__":
+    main()
