@@ -19,7 +19,7 @@ from minigrad.device import array_module
 __all__ = ["matmul", "softmax_forward", "softmax_backward", "log_softmax_forward",
            "log_softmax_backward", "cross_entropy_forward", "cross_entropy_backward",
            "layer_norm_forward", "layer_norm_backward", "gelu_forward", "gelu_backward",
-           "erf"]
+           "erf", "attention_forward", "attention_backward"]
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _ERF = None
@@ -151,3 +151,58 @@ def gelu_backward(x, g, approximate):
     cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
     pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
     return g * (cdf + x * pdf)
+
+
+def _attention_scores(q, k, mask, is_causal, scale):
+    """s_ij = scale · q_i·k_j, and -inf where key j is not allowed for query i.
+
+    Allowed: mask[b, i, j] (if a mask is given) and j <= i (if causal).  -> s (B, Tq, Tk)
+    """
+    xp = array_module(q)
+    s = scale * (q @ k.swapaxes(-1, -2))                                # (B, Tq, Tk)
+    allowed = mask
+    if is_causal:
+        causal = xp.tril(xp.ones(s.shape[-2:], dtype=bool))            # (Tq, Tk): j <= i
+        allowed = causal if allowed is None else allowed & causal
+    return s if allowed is None else xp.where(allowed, s, -xp.inf)
+
+
+def attention_forward(q, k, v, mask, is_causal, scale):
+    """Scaled dot-product attention, and each query's log Σ exp (saved for backward).
+
+    s_ij = scale · q_i·k_j  (-inf where masked);   lse_i = log Σ_j exp(s_ij)
+    o_i = Σ_j exp(s_ij - lse_i) v_j            (= softmax(s_i) @ v)
+    A query with no allowed key gets o_i = 0 and lse_i = -inf (zeros, not NaN).
+    q (B, Tq, D), k (B, Tk, D), v (B, Tk, Dv), mask None or bool (B, Tq, Tk), True = may attend
+    -> o (B, Tq, Dv), lse (B, Tq), both in q's dtype
+    """
+    xp = array_module(q)
+    s = _attention_scores(q, k, mask, is_causal, scale)                 # (B, Tq, Tk)
+    m = _row_max(s)                                                     # (B, Tq, 1)
+    e = np.exp(s - m)                                                   # 0 where masked
+    total = e.sum(axis=-1, keepdims=True)                               # (B, Tq, 1), 0: no key
+    some = total > 0
+    total = xp.where(some, total, 1)                                    # no log(0), no 0/0
+    o = (e @ v) / total                                                 # (B, Tq, Dv)
+    lse = xp.where(some, m + np.log(total), -xp.inf)[..., 0]            # (B, Tq)
+    return o.astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
+
+
+def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
+    """The gradients of attention, from the saved log Σ exp (P is recomputed, not stored).
+
+    P_ij = exp(s_ij - lse_i)  (0 where masked, and in rows with lse_i = -inf);  Δ_i = Σ_d g_id o_id
+    dv = Pᵀ g;   dP = g vᵀ;   dS = P ⊙ (dP - Δ);   dq = scale · dS k;   dk = scale · dSᵀ q
+    q, k, v, o, g as in attention_forward, lse (B, Tq) -> dq (B, Tq, D), dk (B, Tk, D), dv (B, Tk, Dv)
+    """
+    xp = array_module(q)
+    s = _attention_scores(q, k, mask, is_causal, scale)                 # (B, Tq, Tk)
+    finite = xp.where(xp.isfinite(lse), lse, 0)[..., None]              # (B, Tq, 1)
+    p = np.exp(s - finite)                                              # exp(-inf) = 0 where masked
+    dv = p.swapaxes(-1, -2) @ g                                         # (B, Tk, Dv)
+    dp = g @ v.swapaxes(-1, -2)                                         # (B, Tq, Tk)
+    delta = (g * o).sum(axis=-1, keepdims=True)                         # (B, Tq, 1)
+    ds = p * (dp - delta)                                               # (B, Tq, Tk)
+    dq = scale * (ds @ k)                                               # (B, Tq, D)
+    dk = scale * (ds.swapaxes(-1, -2) @ q)                              # (B, Tk, D)
+    return dq, dk, dv
