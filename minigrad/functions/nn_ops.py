@@ -1,4 +1,5 @@
-"""The fused ops of neural networks: softmax, log-softmax, GELU, layer norm, cross-entropy.
+"""The fused ops of neural networks: softmax, log-softmax, GELU, layer norm, cross-entropy,
+scaled dot-product attention.
 
 Each is one op (rather than a chain of small ones) for two reasons: numerical stability (the
 max is subtracted before exp) and a short, exact backward formula. The formulas are in each
@@ -11,6 +12,7 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.autograd import Function
+from minigrad.device import array_module
 from minigrad.functions.reduction import normalize_dims
 
 __all__ = ["softmax", "log_softmax"]
@@ -173,3 +175,42 @@ def softmax(x, dim=-1):
 def log_softmax(x, dim=-1):
     """log(softmax(x)) along ``dim``, computed without overflow."""
     return LogSoftmax.apply(x, normalize_dims("log_softmax", dim, x.ndim)[0])
+
+
+class ScaledDotProductAttention(Function):
+    """Scaled dot-product attention, fused (FORMULAS C3: A = softmax(QKᵀ/√d_k), O = A V).
+
+    forward:  S = scale · Q Kᵀ  (-inf where masked),   P = softmax(S) by rows,   O = P V;
+              saves lse_i = log Σ_j exp(S_ij) per query instead of the (Tq, Tk) matrix P
+    backward: P = exp(S - lse) recomputed,   Δ_i = Σ_d G_id O_id
+              dV = Pᵀ G,   dP = G Vᵀ,   dS = P ⊙ (dP - Δ),   dQ = scale · dS K,   dK = scale · dSᵀ Q
+    Shapes: q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv), the same leading dims (B...);
+    mask None or bool, broadcastable to (..., Tq, Tk), True = may attend; is_causal: query i
+    attends key j only if j <= i (ANDed with the mask). A query with no allowed key gets
+    O_i = 0 and passes no gradient.
+    Kernels: ``attention_forward``, ``attention_backward`` (the kernels see (B, T, D)).
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, is_causal, scale):
+        *lead, tq, d = q.shape
+        tk, dv = v.shape[-2:]
+        q3 = q.reshape(-1, tq, d)                                           # (B, Tq, D)
+        k3 = k.reshape(-1, tk, d)                                           # (B, Tk, D)
+        v3 = v.reshape(-1, tk, dv)                                          # (B, Tk, Dv)
+        if mask is not None:
+            mask = array_module(q).broadcast_to(mask, (*lead, tq, tk))      # (B..., Tq, Tk)
+            mask = mask.reshape(-1, tq, tk)                                 # (B, Tq, Tk)
+        o, lse = kernels.attention_forward(q3, k3, v3, mask, is_causal, scale)
+        ctx.save_for_backward(q3, k3, v3, o, lse)
+        ctx.options = mask, is_causal, scale
+        ctx.shapes = q.shape, k.shape, v.shape
+        return o.reshape(*lead, tq, dv)                                     # (B..., Tq, Dv)
+
+    @staticmethod
+    def backward(ctx, g):
+        q3, k3, v3, o, lse = ctx.saved_tensors
+        q_shape, k_shape, v_shape = ctx.shapes
+        dq, dk, dv = kernels.attention_backward(q3, k3, v3, o, lse, g.reshape(o.shape),
+                                                *ctx.options)              # (B, T, D)
+        return dq.reshape(q_shape), dk.reshape(k_shape), dv.reshape(v_shape), None, None, None

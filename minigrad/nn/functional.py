@@ -6,19 +6,21 @@ Shape letters: N batch (B in models), T time, C classes or channels, V vocabular
 
 Losses take ``reduction``: 'none' (one loss per element/row), 'sum', or 'mean'.
 """
+import math
+
 import numpy as np
 
 from minigrad.device import array_module, to_device
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.functions.elementwise import relu, sigmoid, tanh, where
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
-                                       log_softmax, softmax)
+                                       ScaledDotProductAttention, log_softmax, softmax)
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "embedding",
            "layer_norm", "dropout", "one_hot", "cross_entropy", "nll_loss", "mse_loss",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits", "scaled_dot_product_attention"]
 
 
 # ---- activations and layers ---------------------------------------------------------------
@@ -228,3 +230,83 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     return _reduce("binary_cross_entropy_with_logits", BCEWithLogits.apply(input, target),
                    reduction)
+
+
+# ---- attention ------------------------------------------------------------------------------
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """O = softmax(Q Kᵀ · scale + mask) V, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    FORMULAS C3 (A = softmax(QKᵀ/√d_k), O = A V); forward and backward formulas:
+    ``minigrad.functions.nn_ops.ScaledDotProductAttention``.
+    Shapes: query (..., Tq, D), key (..., Tk, D), value (..., Tk, Dv) -> (..., Tq, Dv); the
+    leading dims (batch, heads) broadcast.
+    attn_mask: bool, True = may attend (PyTorch's rule), or float, added to the scores;
+    broadcastable to (..., Tq, Tk). is_causal: query i attends key j only if j <= i (not
+    together with attn_mask, as in PyTorch). scale: 1/√D unless given.
+    dropout_p: attention weights are dropped whenever dropout_p > 0 — this function has no
+    training flag (as PyTorch's), so pass ``dropout_p=p if self.training else 0.0``.
+
+    With no mask or a bool mask and no dropout, this is the fused op (which, with the Numba
+    kernels, never stores the (Tq, Tk) matrix); a float mask or dropout composes matmul,
+    softmax and dropout instead, as PyTorch's math path does.
+    Difference from PyTorch: a query whose keys are all masked (bool mask) gets zeros in every
+    path; PyTorch's fused CPU kernel gives zeros too, but its math path gives NaN.
+
+    >>> import minigrad as mg
+    >>> v = mg.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])            # (Tk, Dv) = (3, 2)
+    >>> q = mg.zeros(2, 4)                                                 # equal scores
+    >>> mask = mg.tensor([[True, True, False], [False, False, False]])    # (Tq, Tk)
+    >>> scaled_dot_product_attention(q, mg.ones(3, 4), v, attn_mask=mask).tolist()
+    [[0.5, 0.5], [0.0, 0.0]]
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise ShapeError(f"scaled_dot_product_attention: {name} of shape {t.shape} needs at "
+                             "least 2 dims (..., T, D)")
+    tq, tk, d = query.shape[-2], key.shape[-2], query.shape[-1]
+    if key.shape[-1] != d or value.shape[-2] != tk:
+        raise ShapeError(f"scaled_dot_product_attention: query {query.shape} (..., Tq, D), key "
+                         f"{key.shape} (..., Tk, D) and value {value.shape} (..., Tk, Dv) do not "
+                         "agree on D or Tk")
+    try:
+        lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"scaled_dot_product_attention: the leading dims of query {query.shape}, "
+                         f"key {key.shape} and value {value.shape} do not broadcast") from None
+    scores_shape = (*lead, tq, tk)
+    if attn_mask is not None:
+        if is_causal:
+            raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal=True, "
+                             "not both (as PyTorch)")
+        if np.broadcast_shapes(attn_mask.shape, scores_shape) != scores_shape:
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {attn_mask.shape} "
+                             f"does not broadcast to the scores' shape {scores_shape} (..., Tq, Tk)")
+        if attn_mask.dtype != np.bool_ and not np.issubdtype(attn_mask.dtype, np.floating):
+            raise DTypeError(f"scaled_dot_product_attention: attn_mask must be bool (True = "
+                             f"attend) or float (added to the scores), got {attn_mask.dtype}")
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p}")
+    scale = 1 / math.sqrt(d) if scale is None else float(scale)
+    query, key, value = (t if t.shape[:-2] == lead else t.expand(*lead, *t.shape[-2:])
+                         for t in (query, key, value))                     # (B..., T, D)
+    is_bool = attn_mask is None or attn_mask.dtype == np.bool_
+    if is_bool:
+        attn_mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+    if is_bool and dropout_p == 0:
+        return ScaledDotProductAttention.apply(query, key, value, attn_mask, is_causal, scale)
+
+    scores = (query @ key.transpose(-2, -1)) * scale                       # (B..., Tq, Tk)
+    xp = array_module(query.data)
+    allowed = xp.tril(xp.ones((tq, tk), dtype=bool)) if is_causal else attn_mask
+    if not is_bool:
+        scores = scores + (attn_mask if isinstance(attn_mask, Tensor)
+                           else Tensor(attn_mask.astype(scores.dtype)))
+    elif allowed is not None:
+        has_key = allowed.any(axis=-1, keepdims=True)                      # (B..., Tq, 1)
+        # a row with no allowed key is left unmasked (no 0/0) and its weights zeroed below
+        scores = scores.masked_fill(~(allowed | ~has_key), float("-inf"))
+    weights = softmax(scores, dim=-1)                                      # (B..., Tq, Tk)
+    if is_bool and allowed is not None:
+        weights = weights * Tensor(has_key.astype(weights.dtype))
+    return dropout(weights, dropout_p) @ value                             # (B..., Tq, Dv)

@@ -15,7 +15,8 @@ import minigrad as mg
 import minigrad.functions  # noqa: F401  (registers every op)
 import minigrad.nn  # noqa: F401  (registers the ops that nn adds, if any)
 from minigrad.functions.elementwise import Cast
-from minigrad.functions.nn_ops import GELU, BCEWithLogits, CrossEntropy, LayerNorm
+from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
+                                       ScaledDotProductAttention)
 from minigrad.functions.shape import ToDevice
 from minigrad.registry import OPS, trace_ops
 
@@ -227,6 +228,17 @@ case("cross-entropy-ignore-smoothing", lambda r: (
     [normal(r, 6, 4)]))
 case("bce-with-logits", lambda r: (lambda x, y: BCEWithLogits.apply(x, y),
                                    [normal(r, 3, 4), leaf(r.uniform(0.05, 0.95, (3, 4)))]))
+
+# attention (more cases, under every kernel set: tests/kernels/test_attention.py)
+SDPA = ScaledDotProductAttention.apply
+case("attention-tq-ne-tk-d-ne-dv", lambda r: (lambda q, k, v: SDPA(q, k, v, None, False, 0.5),
+                                              [normal(r, 2, 3, 4), normal(r, 2, 5, 4), normal(r, 2, 5, 3)]))
+case("attention-causal-heads", lambda r: (lambda q, k, v: SDPA(q, k, v, None, True, 0.4),
+                                          [normal(r, 2, 2, 4, 3), normal(r, 2, 2, 4, 3), normal(r, 2, 2, 4, 2)]))
+EMPTY_ROW = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 0, 1, 1]], dtype=bool)  # (Tq, Tk)
+case("attention-mask-empty-row", lambda r: (
+    lambda q, k, v: SDPA(q, k, v, EMPTY_ROW, False, 0.6),
+    [normal(r, 2, 3, 4), normal(r, 2, 5, 4), normal(r, 2, 5, 4)]))
 
 
 # ---- tests --------------------------------------------------------------------------------

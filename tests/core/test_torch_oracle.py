@@ -14,7 +14,8 @@ import minigrad as mg
 from minigrad.registry import OPS, trace_ops
 from minigrad.functions.elementwise import Cast
 from minigrad.functions.shape import ToDevice
-from minigrad.functions.nn_ops import GELU, BCEWithLogits, CrossEntropy, LayerNorm
+from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
+                                       ScaledDotProductAttention)
 
 torch = pytest.importorskip("torch", reason="torch is the optional oracle; pip install torch==2.13.0")
 F = torch.nn.functional
@@ -192,6 +193,16 @@ def test_bce_with_logits():
                    lambda x, y: F.binary_cross_entropy_with_logits(x, y * y * 0.25, reduction="none"),
                    low=-3, high=3)
 
+
+def test_scaled_dot_product_attention():
+    sdpa, mask = ScaledDotProductAttention.apply, np.random.default_rng(4).random((3, 5)) < 0.6
+    mask[1] = False                                  # a query with no key: zeros, as torch's
+    helper_test_op([(2, 3, 4), (2, 5, 4), (2, 5, 6)], lambda q, k, v: sdpa(q, k, v, None, False, 0.7),
+                   lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.7))
+    helper_test_op([(2, 2, 4, 3)] * 3, lambda q, k, v: sdpa(q, k, v, None, True, 3 ** -0.5),
+                   lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    helper_test_op([(2, 3, 4), (2, 5, 4), (2, 5, 4)], lambda q, k, v: sdpa(q, k, v, mask, False, 0.5),
+                   lambda q, k, v: F.scaled_dot_product_attention(q, k, v, T(mask), scale=0.5))
 
 # ---- shape ops and indexing -----------------------------------------------------------------
 def test_shape_ops():
