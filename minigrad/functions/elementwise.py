@@ -241,8 +241,8 @@ class Clamp(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        inside = np.ones(x.shape, dtype=bool) if lo is None else x >= lo
-        if hi is not None:
+        inside = x <= hi if lo is None else x >= lo      # comparisons: arrays on x's device
+        if lo is not None and hi is not None:
             inside &= x <= hi
         return g * inside, None, None
 
@@ -272,7 +272,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         a_shape, b_shape = ctx.shapes
-        zero = np.zeros((), dtype=g.dtype)
+        zero = g.dtype.type(0)                       # a scalar: fits NumPy and CuPy arrays
         return (None, unbroadcast(np.where(ctx.cond, g, zero), a_shape),
                 unbroadcast(np.where(ctx.cond, zero, g), b_shape))
 
@@ -283,11 +283,11 @@ class MaskedFill(Function):
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.mask = mask
-        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+        return np.where(mask, x.dtype.type(value), x)     # a scalar of x's dtype, any device
 
     @staticmethod
     def backward(ctx, g):
-        return np.where(ctx.mask, np.zeros((), dtype=g.dtype), g), None, None
+        return np.where(ctx.mask, g.dtype.type(0), g), None, None
 
 
 def add(a, b):
