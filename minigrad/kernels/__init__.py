@@ -31,7 +31,12 @@ __all__ = ["use", "mode", "available", "implementation", "CROSSOVER", *reference
 MODES = ("numpy", "numba", "auto")
 
 # Elements of the first input from which "auto" prefers Numba (below: NumPy).
-CROSSOVER = {}
+# Measured by ``python -m benchmarks.crossover`` (2026-11-29, this 2-core machine, float32, 1 thread;
+# the 2-thread sweep was disturbed by other processes sharing the cores).
+CROSSOVER = {"softmax_forward": 64, "softmax_backward": 128, "log_softmax_forward": 64,
+             "log_softmax_backward": 8192, "cross_entropy_forward": 64,
+             "cross_entropy_backward": 64, "layer_norm_forward": 64, "layer_norm_backward": 64,
+             "gelu_forward": 64, "gelu_backward": 64}
 DEFAULT_CROSSOVER = 4096
 
 _state = {"mode": None}

@@ -264,6 +264,7 @@ def test_small_op_gradcheck_with_numba_kernels(rng, name):
         np.testing.assert_allclose(with_numba, fn(*inputs).numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_kernels_run_as_python_without_jit():
     """The ``small`` tests again with NUMBA_DISABLE_JIT=1: the kernel logic, run as Python."""
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
