@@ -279,7 +279,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if is_causal:
             raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal=True, "
                              "not both (as PyTorch)")
-        if np.broadcast_shapes(attn_mask.shape, scores_shape) != scores_shape:
+        try:
+            fits = np.broadcast_shapes(attn_mask.shape, scores_shape) == scores_shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {attn_mask.shape} "
                              f"does not broadcast to the scores' shape {scores_shape} (..., Tq, Tk)")
         if attn_mask.dtype != np.bool_ and not np.issubdtype(attn_mask.dtype, np.floating):

@@ -1,0 +1,280 @@
+"""Scaled dot-product attention on the CPU: a tiled "flash" kernel compiled with Numba.
+
+Computes: see reference.attention_forward / attention_backward (same arguments, same results).
+
+Optimizations over the reference:
+- Tiles, never the (Tq, Tk) matrix. The forward takes BQ queries against BK keys at a time and
+  keeps, per query, the running max m, the running sum l = Σ exp(s - m) and an output
+  accumulator; when a new key tile raises the max, l and the accumulator are rescaled by
+  exp(m_old - m_new) (the online softmax). Memory: O((Tq + Tk)·D) plus one BQ×BK tile.
+- The backward recomputes P tile by tile from q, k and the saved lse (FlashAttention-2):
+  Δ = rowsum(g ⊙ o) first, then for each key tile it accumulates that tile's dk and dv in
+  place and adds each query's share to dq.
+- Causal: key tiles wholly after a query tile's last query are skipped (half the work), and
+  so are rows with lse = -inf (no allowed key) in the backward.
+- Every inner loop is an axpy over contiguous memory (kᵀ and vᵀ are transposed once per
+  batch entry), which LLVM vectorizes (AVX2) without fastmath: no flag changes -inf handling.
+- float32: exp by a vectorizable polynomial (``_exp32_tile``; the Numba here has no SVML, so
+  ``math.exp`` in a loop is a scalar call). float64 uses ``math.exp``, to match the reference
+  to 1e-12.
+- ``prange`` over (batch entry, query tile) in the forward and over batch entries in the
+  backward (each thread owns its dk, dv rows; no atomics).
+float32 stays float32: every constant is typed and the accumulators take the inputs' dtype.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["attention_forward", "attention_backward"]
+
+BQ = 64     # queries per tile
+BK = 64     # keys per tile
+
+# Cephes expf: exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2]
+# (ln 2 split into a short high part and a correction, so n ln 2 is exact), exp(r) by a
+# degree-7 polynomial. Relative error ≤ 2e-7 (≈ 2 ulp) for x in [-87, 88]; 0 for x < -87
+# (exp(-87) = 1.6e-38, the bottom of float32's normal range) and for x = -inf.
+_LOG2E = np.float32(1.44269504088896341)
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_LOW = np.float32(-87.0)
+_HIGH = np.float32(88.0)
+_HALF = np.float32(0.5)
+_ONE = np.float32(1.0)
+_ZERO = np.float32(0.0)
+_P = (np.float32(1.9875691500e-4), np.float32(1.3981999507e-3), np.float32(8.3334519073e-3),
+      np.float32(4.1665795894e-2), np.float32(1.6666665459e-1), np.float32(5.0000001201e-1))
+_P0, _P1, _P2, _P3, _P4, _P5 = _P
+_BIAS = np.int32(127)
+_SHIFT = np.int32(23)
+
+
+@njit(cache=True)
+def _exp32(x, n, bits):
+    """x[:n] = exp(x[:n]) in float32, in two vectorizable passes; ``bits`` (int32) is scratch.
+
+    No fastmath here: reassociating x - n·ln2_hi - n·ln2_lo would lose the split's precision.
+    """
+    scale2n = bits.view(np.float32)                   # 2^n, built from its float bits
+    for j in range(n):
+        v = min(max(x[j], _LOW), _HIGH)
+        k = np.floor(v * _LOG2E + _HALF)
+        t = v - k * _LN2_HI - k * _LN2_LO
+        p = ((((_P0 * t + _P1) * t + _P2) * t + _P3) * t + _P4) * t + _P5
+        bits[j] = (np.int32(k) + _BIAS) << _SHIFT
+        x[j] = (p * t * t + t + _ONE) if x[j] >= _LOW else _ZERO
+    for j in range(n):
+        x[j] *= scale2n[j]
+
+
+@njit(cache=True)
+def _exp(x, n, bits, fast):
+    """x[:n] = exp(x[:n]): the polynomial for float32 (``fast``), math.exp for float64."""
+    if fast:
+        _exp32(x, n, bits)
+    else:
+        for j in range(n):
+            x[j] = math.exp(x[j])
+
+
+# The tile kernels below hold scores transposed, sT[j, r] for key j0+j and query i0+r, so that
+# every inner loop runs over the queries of the tile: a long, contiguous, vectorizable axpy.
+@njit(cache=True, fastmath={"contract"})
+def _scores(kb, qT, j0, cols, i0, rows, sT):
+    """sT[j, r] = Σ_d k_{j0+j, d} qT[d, i0+r]  (qT holds scale · q, transposed)."""
+    for j in range(cols):
+        row = sT[j]
+        for r in range(rows):
+            row[r] = 0
+        for d in range(kb.shape[1]):
+            a = kb[j0 + j, d]
+            qd = qT[d, i0:i0 + rows]
+            for r in range(rows):
+                row[r] += a * qd[r]
+
+
+@njit(cache=True)
+def _mask(sT, maskb, has_mask, is_causal, j0, cols, i0, rows):
+    """-inf where key j0+j is not allowed for query i0+r."""
+    if has_mask:
+        for j in range(cols):
+            allowed = maskb[i0:i0 + rows, j0 + j]
+            row = sT[j]
+            for r in range(rows):
+                if not allowed[r]:
+                    row[r] = -np.inf
+    if is_causal:
+        for j in range(max(0, i0 - j0 + 1), cols):             # key j0+j > query i0+r
+            for r in range(min(rows, j0 + j - i0)):
+                sT[j, r] = -np.inf
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def _forward(q, k, v, mask, has_mask, is_causal, scale, fast, o, lse):
+    B, Tq, D = q.shape
+    Tk, Dv = v.shape[1], v.shape[2]
+    n_tiles = (Tq + BQ - 1) // BQ
+    for job in prange(B * n_tiles):                            # (batch entry, query tile)
+        b, i0 = job // n_tiles, (job % n_tiles) * BQ
+        rows = min(BQ, Tq - i0)
+        qT = np.empty((D, rows), dtype=q.dtype)                # scale · q of the tile, (D, BQ)
+        for r in range(rows):
+            for d in range(D):
+                qT[d, r] = scale * q[b, i0 + r, d]
+        sT = np.empty((BK, rows), dtype=q.dtype)               # scores, then p, (BK, BQ)
+        bits = np.empty(rows, dtype=np.int32)
+        m = np.full(rows, -np.inf, dtype=q.dtype)              # running max
+        shift = np.empty(rows, dtype=q.dtype)                  # m, or 0 while m = -inf
+        alpha = np.empty(rows, dtype=q.dtype)                  # exp(m_old - m_new)
+        l = np.zeros(rows, dtype=q.dtype)                      # running Σ exp(s - m)
+        accT = np.zeros((Dv, rows), dtype=q.dtype)             # running Σ exp(s - m) v, (Dv, BQ)
+        end = min(Tk, i0 + rows) if is_causal else Tk          # causal: keys j <= last query
+        for j0 in range(0, end, BK):
+            cols = min(BK, end - j0)
+            _scores(k[b], qT, j0, cols, 0, rows, sT)
+            _mask(sT, mask[b], has_mask, is_causal, j0, cols, i0, rows)
+            for r in range(rows):
+                alpha[r] = m[r]
+            for j in range(cols):                              # m = max(m, max_j s_j)
+                for r in range(rows):
+                    m[r] = max(m[r], sT[j, r])
+            for r in range(rows):
+                shift[r] = m[r] if m[r] != -np.inf else 0      # no key yet: s - 0 = -inf
+                alpha[r] -= shift[r]
+            _exp(alpha, rows, bits, fast)                      # rescales the old sums
+            for r in range(rows):
+                l[r] *= alpha[r]
+            for e in range(Dv):
+                for r in range(rows):
+                    accT[e, r] *= alpha[r]
+            for j in range(cols):                              # p = exp(s - m)
+                row = sT[j]
+                for r in range(rows):
+                    row[r] -= shift[r]
+                _exp(row, rows, bits, fast)
+                for r in range(rows):
+                    l[r] += row[r]
+                for e in range(Dv):                            # acc += p v
+                    a = v[b, j0 + j, e]
+                    acc = accT[e]
+                    for r in range(rows):
+                        acc[r] += a * row[r]
+        for r in range(rows):
+            i = i0 + r
+            if l[r] == 0:                                      # no allowed key: 0, -inf
+                lse[b, i] = -np.inf
+                for e in range(Dv):
+                    o[b, i, e] = 0
+            else:
+                lse[b, i] = m[r] + math.log(l[r])
+                inv = _ONE / l[r]
+                for e in range(Dv):
+                    o[b, i, e] = accT[e, r] * inv
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def _backward(q, k, v, o, lse, g, mask, has_mask, is_causal, scale, fast, dq, dk, dv):
+    B, Tq, D = q.shape
+    Tk, Dv = v.shape[1], v.shape[2]
+    for b in prange(B):                                        # a thread owns dk[b], dv[b]
+        qT = np.empty((D, Tq), dtype=q.dtype)                  # scale · qᵀ
+        dqT = np.zeros((D, Tq), dtype=q.dtype)
+        gT = np.empty((Dv, Tq), dtype=q.dtype)
+        shift = np.empty(Tq, dtype=q.dtype)                    # lse, or 0 where lse = -inf
+        delta = np.zeros(Tq, dtype=q.dtype)                    # Δ_i = Σ_e g_ie o_ie
+        for i in range(Tq):
+            for d in range(D):
+                qT[d, i] = scale * q[b, i, d]
+            for e in range(Dv):
+                gT[e, i] = g[b, i, e]
+                delta[i] += g[b, i, e] * o[b, i, e]
+            shift[i] = lse[b, i] if lse[b, i] != -np.inf else 0
+        sT = np.empty((BK, BQ), dtype=q.dtype)                 # s, then P, (BK, BQ)
+        dsT = np.empty((BK, BQ), dtype=q.dtype)                # dP, then dS
+        pt = np.empty((BQ, BK), dtype=q.dtype)                 # P and dS, transposed
+        dst = np.empty((BQ, BK), dtype=q.dtype)
+        dkT = np.zeros((D, BK), dtype=q.dtype)                 # this key tile's dkᵀ, dvᵀ
+        dvT = np.zeros((Dv, BK), dtype=q.dtype)
+        bits = np.empty(BQ, dtype=np.int32)
+        for j0 in range(0, Tk, BK):
+            cols = min(BK, Tk - j0)
+            dkT[:] = 0
+            dvT[:] = 0
+            for i0 in range((j0 // BQ) * BQ if is_causal else 0, Tq, BQ):
+                rows = min(BQ, Tq - i0)
+                shift_i, delta_i = shift[i0:i0 + rows], delta[i0:i0 + rows]
+                _scores(k[b], qT, j0, cols, i0, rows, sT)
+                _mask(sT, mask[b], has_mask, is_causal, j0, cols, i0, rows)
+                for j in range(cols):                          # P = exp(s - lse)
+                    row = sT[j]
+                    for r in range(rows):
+                        row[r] -= shift_i[r]
+                    _exp(row, rows, bits, fast)
+                    drow = dsT[j]                              # dP_j = Σ_e v_je gᵀ_e
+                    for r in range(rows):
+                        drow[r] = 0
+                    for e in range(Dv):
+                        a = v[b, j0 + j, e]
+                        ge = gT[e, i0:i0 + rows]
+                        for r in range(rows):
+                            drow[r] += a * ge[r]
+                    for r in range(rows):                      # dS = P ⊙ (dP - Δ)
+                        drow[r] = row[r] * (drow[r] - delta_i[r])
+                    for d in range(D):                         # dqᵀ += scale · kᵀ dS
+                        a = scale * k[b, j0 + j, d]
+                        dqd = dqT[d, i0:i0 + rows]
+                        for r in range(rows):
+                            dqd[r] += a * drow[r]
+                    for r in range(rows):
+                        pt[r, j] = row[r]
+                        dst[r, j] = drow[r]
+                for r in range(rows):                          # dvᵀ += gᵀ P, dkᵀ += qᵀ dS
+                    p_r, ds_r = pt[r, :cols], dst[r, :cols]
+                    for e in range(Dv):
+                        a = g[b, i0 + r, e]
+                        dve = dvT[e]
+                        for j in range(cols):
+                            dve[j] += a * p_r[j]
+                    for d in range(D):
+                        a = qT[d, i0 + r]                      # scale · q
+                        dkd = dkT[d]
+                        for j in range(cols):
+                            dkd[j] += a * ds_r[j]
+            for j in range(cols):
+                for d in range(D):
+                    dk[b, j0 + j, d] = dkT[d, j]
+                for e in range(Dv):
+                    dv[b, j0 + j, e] = dvT[e, j]
+        for i in range(Tq):
+            for d in range(D):
+                dq[b, i, d] = dqT[d, i]
+
+
+def _prepare(q, k, v, mask):
+    q, k, v = (np.ascontiguousarray(a) for a in (q, k, v))
+    has_mask = mask is not None
+    if not has_mask:
+        mask = np.ones((q.shape[0], 1, 1), dtype=np.bool_)        # unread placeholder
+    return q, k, v, mask, has_mask
+
+
+def attention_forward(q, k, v, mask, is_causal, scale):
+    """See reference.attention_forward."""
+    q, k, v, mask, has_mask = _prepare(q, k, v, mask)
+    B, Tq, _ = q.shape
+    o = np.empty((B, Tq, v.shape[2]), dtype=q.dtype)
+    lse = np.empty((B, Tq), dtype=q.dtype)
+    _forward(q, k, v, mask, has_mask, bool(is_causal), q.dtype.type(scale),
+             q.dtype == np.float32, o, lse)
+    return o, lse
+
+
+def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
+    """See reference.attention_backward."""
+    q, k, v, mask, has_mask = _prepare(q, k, v, mask)
+    o, g = np.ascontiguousarray(o), np.ascontiguousarray(g, dtype=q.dtype)
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    _backward(q, k, v, o, lse, g, mask, has_mask, bool(is_causal), q.dtype.type(scale),
+              q.dtype == np.float32, dq, dk, dv)
+    return dq, dk, dv
