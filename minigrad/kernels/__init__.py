@@ -39,6 +39,9 @@ CROSSOVER = {"softmax_forward": 64, "softmax_backward": 128, "log_softmax_forwar
              "gelu_forward": 64, "gelu_backward": 64}
 DEFAULT_CROSSOVER = 4096
 
+# The Numba kernels live in numba_cpu.py, except these, which have a file of their own.
+NUMBA_FILE = {"attention_forward": "numba_attention", "attention_backward": "numba_attention"}
+
 _state = {"mode": None}
 _modules = {}
 
@@ -98,7 +101,7 @@ def implementation(name, x):
         return getattr(reference, name)
     if current == "auto" and x.size < CROSSOVER.get(name, DEFAULT_CROSSOVER):
         return getattr(reference, name)
-    compiled = _module("numba_cpu")
+    compiled = _module(NUMBA_FILE.get(name, "numba_cpu"))
     return getattr(compiled, name, None) or getattr(reference, name)
 
 
