@@ -213,7 +213,7 @@ ATTENTION = [  # (B, Tq, Tk, D, Dv)
 @pytest.mark.parametrize("masking", ["none", "causal", "mask", "mask+causal", "broadcast"])
 def test_attention(G, rng, dtype, sizes, masking):
     b, tq, tk, d, dv = sizes
-    q, k = randn(rng, (b, tq, d), dtype, 1.0), randn(rng, (b, tq and tk, d), dtype, 1.0)
+    q, k = randn(rng, (b, tq, d), dtype, 1.0), randn(rng, (b, tk, d), dtype, 1.0)
     v, g = randn(rng, (b, tk, dv), dtype), randn(rng, (b, tq, dv), dtype)
     mask = None
     if "mask" in masking:
