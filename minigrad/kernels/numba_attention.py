@@ -12,13 +12,20 @@ Optimizations over the reference:
   place and adds each query's share to dq.
 - Causal: key tiles wholly after a query tile's last query are skipped (half the work), and
   so are rows with lse = -inf (no allowed key) in the backward.
-- Every inner loop is an axpy over contiguous memory (kᵀ and vᵀ are transposed once per
-  batch entry), which LLVM vectorizes (AVX2) without fastmath: no flag changes -inf handling.
+- Scores are held transposed, sT[j, r] (key j, query r), so every inner loop is an axpy over
+  the queries of a tile, over contiguous memory, which LLVM vectorizes (AVX2). Inner loops
+  index only by their own loop variable (``qd = qT[d, i0:i0 + rows]``, then ``qd[r]``): an
+  offset index like ``qT[d, i0 + r]`` carries Numba's negative-index check, which blocked
+  vectorization (the backward ran 2.6× slower). The one fastmath flag is "contract" (fused
+  multiply-add), which leaves -inf and NaN handling exact.
 - float32: exp by a vectorizable polynomial (``_exp32_tile``; the Numba here has no SVML, so
   ``math.exp`` in a loop is a scalar call). float64 uses ``math.exp``, to match the reference
   to 1e-12.
 - ``prange`` over (batch entry, query tile) in the forward and over batch entries in the
   backward (each thread owns its dk, dv rows; no atomics).
+Measured (1 thread, B16 H4 T128 D32 float32, forward + backward): 28 ms, against 15 ms for
+torch's SDPA and 33 ms for the NumPy reference: the tiles run at about 17 GFLOP/s, where
+torch's BLAS-backed tiles reach about 33. Register blocking (several keys per pass) is next.
 float32 stays float32: every constant is typed and the accumulators take the inputs' dtype.
 """
 import math
