@@ -54,3 +54,28 @@ def matmul(a, b):
         raise ShapeError(f"matmul: batch dims {a_shape[:-2]} and {b_shape[:-2]} of "
                          f"{a_shape} @ {b_shape} cannot be broadcast together") from None
     return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """The fully connected layer in one op (FORMULAS C5): Y = X Wᵀ + b.
+
+    forward:  Y = X Wᵀ, then b added in place (no second (M, C_out) array)
+    backward: dX = G W,   dW = Gᵀ X,   db = Σ_rows G
+    Shapes: X (M, C_in), W (C_out, C_in), b (C_out,) or None -> Y (M, C_out).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T                                   # (M, C_out)
+        if bias is not None:
+            y += bias
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        dx = g @ weight if ctx.needs_input_grad[0] else None           # (M, C_in)
+        dw = g.T @ x if ctx.needs_input_grad[1] else None              # (C_out, C_in)
+        db = g.sum(axis=0) if ctx.needs_input_grad[2] else None        # (C_out,)
+        return dx, dw, db

@@ -13,6 +13,7 @@ import numpy as np
 from minigrad.device import array_module, to_device
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.functions.elementwise import relu, sigmoid, tanh, where
+from minigrad.functions.linalg import Linear
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
                                        ScaledDotProductAttention, log_softmax, softmax)
 from minigrad.random import generator
@@ -38,20 +39,21 @@ def linear(x, weight, bias=None):
     """y = x Wᵀ + b, the fully connected layer (FORMULAS C5).
 
     Shapes: x (..., C_in), W (C_out, C_in), b (C_out,) -> y (..., C_out).
-    Backward (from MatMul and Add): dx = g W,  dW = gᵀ x,  db = Σ g over the batch.
+    Backward (the ``Linear`` op): dx = g W,  dW = gᵀ x,  db = Σ g over the batch.
     Inputs with more than 2 dims are flattened to one (B*T, C_in) matrix first: one big
     matrix product is faster than a batch of small ones.
     """
     if x.ndim < 1 or x.shape[-1] != weight.shape[-1]:
         raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1:]} features, but "
                          f"weight of shape {weight.shape} expects {weight.shape[-1]}")
+    if weight.ndim != 2 or (bias is not None and bias.shape != weight.shape[:1]):
+        raise ShapeError(f"linear: weight must be (C_out, C_in) and bias (C_out,), got "
+                         f"{weight.shape} and {None if bias is None else bias.shape}")
     lead = x.shape[:-1]
-    if x.ndim > 2:
+    if x.ndim != 2:
         x = x.reshape(-1, x.shape[-1])                  # (B*T, C_in)
-    y = x @ weight.T                                    # (B*T, C_out)
-    if bias is not None:
-        y = y + bias
-    return y.reshape(*lead, weight.shape[0]) if len(lead) > 1 else y   # (B, T, C_out)
+    y = Linear.apply(x, weight, bias)                   # (B*T, C_out)
+    return y if len(lead) == 1 else y.reshape(*lead, weight.shape[0])   # (B, T, C_out)
 
 
 def _check_indices(op, idx, size, what, ignore=None):

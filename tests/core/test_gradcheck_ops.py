@@ -15,6 +15,7 @@ import minigrad as mg
 import minigrad.functions  # noqa: F401  (registers every op)
 import minigrad.nn  # noqa: F401  (registers the ops that nn adds, if any)
 from minigrad.functions.elementwise import Cast
+from minigrad.functions.linalg import Linear
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
                                        ScaledDotProductAttention)
 from minigrad.functions.shape import ToDevice
@@ -156,6 +157,10 @@ MATMULS = {"1d-1d": ((3,), (3,)), "1d-2d": ((3,), (3, 4)), "2d-1d": ((2, 3), (3,
 for mm_name, (sa, sb) in MATMULS.items():
     case(f"matmul-{mm_name}",
          lambda r, sa=sa, sb=sb: (lambda a, b: a @ b, [normal(r, *sa), normal(r, *sb)]))
+
+case("linear-bias", lambda r: (Linear.apply, [normal(r, 5, 3), normal(r, 4, 3), normal(r, 4)]))
+case("linear-no-bias", lambda r: (lambda x, w: Linear.apply(x, w, None),
+                                  [normal(r, 5, 3), normal(r, 4, 3)]))
 
 # reductions: every dim form, with and without keepdim
 DIMS = {"all": None, "int": 1, "negative": -1, "tuple": (0, 2), "negative-tuple": (-1, 0)}

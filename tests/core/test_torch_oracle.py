@@ -13,6 +13,7 @@ import pytest
 import minigrad as mg
 from minigrad.registry import OPS, trace_ops
 from minigrad.functions.elementwise import Cast
+from minigrad.functions.linalg import Linear
 from minigrad.functions.shape import ToDevice
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
                                        ScaledDotProductAttention)
@@ -136,6 +137,11 @@ def test_where_and_masked_fill():
                                     ((3,), (5, 3, 4)), ((5, 2, 3), (3,))])
 def test_matmul(sa, sb):
     helper_test_op([sa, sb], lambda a, b: a @ b, lambda a, b: a @ b)
+
+
+def test_linear():
+    helper_test_op([(5, 3), (4, 3), (4,)], Linear.apply, F.linear)
+    helper_test_op([(5, 3), (4, 3)], lambda x, w: Linear.apply(x, w, None), F.linear)
 
 
 # ---- reductions -----------------------------------------------------------------------------
