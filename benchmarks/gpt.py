@@ -23,12 +23,9 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_minigrad(steps, kernels):
-    import numpy as np
-
-    import minigrad as mg
-    import minigrad.nn as nn
-    import minigrad.nn.functional as F
+def build_gpt(nn, F, arange):
+    """The model, written once against PyTorch's API, which minigrad shares: pass ``torch.nn``,
+    ``torch.nn.functional``, ``torch.arange`` or their minigrad twins."""
     c = CONFIG
 
     class Block(nn.Module):
@@ -57,70 +54,33 @@ def run_minigrad(steps, kernels):
             self.ln_f = nn.LayerNorm(c["d_model"])
 
         def forward(self, idx):
-            x = self.wte(idx) + self.wpe(mg.arange(idx.shape[1]))
+            x = self.wte(idx) + self.wpe(arange(idx.shape[1]))
             for block in self.blocks:
                 x = block(x)
             return F.linear(self.ln_f(x), self.wte.weight)                  # (B, T, V), tied head
 
-    mg.manual_seed(0)
-    mg.kernels.use(kernels)
-    model = GPT()
-    opt = mg.optim.AdamW(model.parameters(), lr=3e-4)
-    rng = np.random.default_rng(0)
-    data = rng.integers(0, c["vocab"], size=(c["batch"], c["context"] + 1))
-    x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
-
-    def step():
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step, model.num_parameters()
+    return GPT()
 
 
-def run_torch(steps):
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+def training_step(framework, kernels):
+    """(step function, parameter count) for one framework: AdamW on a fixed random batch."""
+    import numpy as np
     c = CONFIG
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(c["d_model"]), nn.LayerNorm(c["d_model"])
-            self.qkv = nn.Linear(c["d_model"], 3 * c["d_model"])
-            self.proj = nn.Linear(c["d_model"], c["d_model"])
-            self.fc, self.out = nn.Linear(c["d_model"], c["mlp"]), nn.Linear(c["mlp"], c["d_model"])
-
-        def forward(self, x):
-            B, T, C = x.shape
-            H = c["heads"]
-            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
-            q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
-            return x + self.out(F.gelu(self.fc(self.ln2(x))))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte = nn.Embedding(c["vocab"], c["d_model"])
-            self.wpe = nn.Embedding(c["context"], c["d_model"])
-            self.blocks = nn.ModuleList([Block() for _ in range(c["layers"])])
-            self.ln_f = nn.LayerNorm(c["d_model"])
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for block in self.blocks:
-                x = block(x)
-            return F.linear(self.ln_f(x), self.wte.weight)
-
-    torch.manual_seed(0)
-    model = GPT()
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
-    data = torch.randint(0, c["vocab"], (c["batch"], c["context"] + 1))
-    x, y = data[:, :-1], data[:, 1:]
+    data = np.random.default_rng(0).integers(0, c["vocab"], size=(c["batch"], c["context"] + 1))
+    if framework == "torch":
+        import torch
+        torch.manual_seed(0)
+        optim, F = torch.optim, torch.nn.functional
+        model = build_gpt(torch.nn, F, torch.arange)
+        x, y = torch.from_numpy(data[:, :-1]), torch.from_numpy(data[:, 1:])
+    else:
+        import minigrad as mg
+        mg.manual_seed(0)
+        mg.kernels.use(kernels)
+        optim, F = mg.optim, mg.nn.functional
+        model = build_gpt(mg.nn, F, mg.arange)
+        x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
+    opt = optim.AdamW(model.parameters(), lr=3e-4)
 
     def step():
         loss = F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))
@@ -136,11 +96,10 @@ def worker(framework, steps, threads, kernels):
     if framework == "torch":
         import torch
         torch.set_num_threads(threads)
-        step, n_params = run_torch(steps)
     else:
         import minigrad as mg
         mg.set_num_threads(threads)
-        step, n_params = run_minigrad(steps, kernels)
+    step, n_params = training_step(framework, kernels)
     for _ in range(2):
         step()
     times = []

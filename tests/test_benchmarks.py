@@ -1,0 +1,20 @@
+"""The benchmarks keep running: each builds its workload and takes one step (no timing)."""
+import pytest
+
+from benchmarks import engine, gpt
+
+
+def test_gpt_benchmark_model_is_the_same_in_both_frameworks():
+    step, ours = gpt.training_step("minigrad", "auto")
+    step()
+    torch = pytest.importorskip("torch", reason="torch is the benchmark peer; pip install torch==2.13.0")
+    torch_step, theirs = gpt.training_step("torch", "auto")
+    torch_step()
+    assert ours == theirs
+
+
+def test_engine_benchmark_workloads_run():
+    X, y, params = engine.mlp_data()
+    engine.mlp_minigrad(X, y, params)()
+    engine.mlp_numpy(X, y, [p.copy() for p in params])
+    engine.chain_minigrad()
