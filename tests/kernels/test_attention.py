@@ -72,7 +72,7 @@ def test_numba_mode_runs_the_flash_kernel():
 
 
 # ---- Numba kernels == reference kernels ------------------------------------------------------
-SIZES = [  # (B, Tq, Tk, D, Dv): tiles are 64, so 7 and 129 leave partial tiles
+SIZES = [  # (B, Tq, Tk, D, Dv): tiles are 128 queries × 64 keys, so 7 and 129 leave partial tiles
     (1, 1, 1, 1, 1), (1, 7, 7, 13, 13), (2, 129, 129, 64, 64), (3, 7, 129, 1, 5), (2, 129, 7, 13, 2),
 ]
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
