@@ -86,8 +86,8 @@ def cases(torch):
     x, g = randn(2048, 512), randn(2048, 512)
     for approximate in ("none", "tanh"):
         out.append((f"gelu[{approximate}] 2048×512", 2 * x.nbytes,
-                    lambda k, a=approximate: k.gelu_forward(x, a),
-                    lambda k, a=approximate: (k.gelu_forward(x, a), k.gelu_backward(x, g, a)),
+                    lambda k, a=approximate, x=x: k.gelu_forward(x, a),
+                    lambda k, a=approximate, x=x, g=g: (k.gelu_forward(x, a), k.gelu_backward(x, g, a)),
                     torch and torch_pair(lambda t, a=approximate: F.gelu(t, approximate=a), x)))
     if hasattr(reference, "attention_forward"):
         B, H, T, D = 16, 4, 128, 32

@@ -18,3 +18,11 @@ def test_engine_benchmark_workloads_run():
     engine.mlp_minigrad(X, y, params)()
     engine.mlp_numpy(X, y, [p.copy() for p in params])
     engine.chain_minigrad()
+
+
+def test_kernel_benchmark_cases_run_on_the_reference():
+    from benchmarks import kernels
+    from minigrad.kernels import reference
+    for name, _, forward, both, _ in kernels.cases(torch=None):
+        forward(reference)
+        both(reference)
