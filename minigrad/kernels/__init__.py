@@ -21,12 +21,14 @@ those of ``reference.py``.
 import contextlib
 import importlib
 import os
+import types
 
 import numpy as np
 
 from minigrad.kernels import reference
 
-__all__ = ["use", "mode", "available", "implementation", "CROSSOVER", *reference.__all__]
+__all__ = ["use", "mode", "available", "implementation", "kernel_set", "CROSSOVER",
+           *reference.__all__]
 
 MODES = ("numpy", "numba", "auto")
 
@@ -89,6 +91,22 @@ def available():
     if cuda.is_available():
         sets.append("cupy")
     return sets
+
+
+def kernel_set(name):
+    """One set's kernels as a namespace (``kernel_set("numba").softmax_forward``), with the
+    reference standing in for any kernel the set lacks; None if the set cannot load here."""
+    if name == "numpy":
+        return reference
+    files = {"numba": ("numba_cpu", *NUMBA_FILE.values()), "cupy": ("cupy_gpu",)}[name]
+    modules = [_module(f) for f in dict.fromkeys(files)]
+    if None in modules:
+        return None
+    found = {}
+    for kernel in reference.__all__:
+        owner = NUMBA_FILE.get(kernel, files[0]) if name == "numba" else files[0]
+        found[kernel] = getattr(_module(owner), kernel, getattr(reference, kernel))
+    return types.SimpleNamespace(**found)
 
 
 def implementation(name, x):

@@ -415,11 +415,14 @@ def _matmul_tiles(a, b, c):
         i0 = ib * BLOCK_I
         for k0 in range(0, K, BLOCK_K):
             for j0 in range(0, N, BLOCK_J):
+                j1 = min(j0 + BLOCK_J, N)
                 for i in range(i0, min(i0 + BLOCK_I, M)):
-                    for k in range(k0, min(k0 + BLOCK_K, K)):
-                        a_ik = a[i, k]
-                        for j in range(j0, min(j0 + BLOCK_J, N)):    # unit stride: vectorizes
-                            c[i, j] += a_ik * b[k, j]
+                    c_row = c[i, j0:j1]                         # slices first: the inner loop
+                    for k in range(k0, min(k0 + BLOCK_K, K)):   # then indexes from 0 by its own
+                        a_ik = a[i, k]                          # variable, so it vectorizes
+                        b_row = b[k, j0:j1]
+                        for j in range(j1 - j0):
+                            c_row[j] += a_ik * b_row[j]
 
 
 def matmul_blocked(a, b):
