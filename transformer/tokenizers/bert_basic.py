@@ -33,7 +33,8 @@ character whose category and decomposition are unchanged since Unicode 3.2 the t
 """
 import unicodedata
 
-__all__ = ["basic_tokenize", "is_whitespace", "is_control", "is_punctuation", "is_cjk"]
+__all__ = ["CJK_RANGES", "basic_tokenize", "clean_text", "strip_accents", "split_on_punctuation",
+           "is_whitespace", "is_control", "is_punctuation", "is_cjk"]
 
 # BERT's "Chinese character" blocks: CJK Unified Ideographs, Extension A, B, C, D, E(+F),
 # Compatibility Ideographs, Compatibility Ideographs Supplement. (Hangul and kana are not here:
