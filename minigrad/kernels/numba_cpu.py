@@ -3,7 +3,7 @@
 Computes: see reference.softmax_forward, reference.softmax_backward,
 reference.log_softmax_forward, reference.log_softmax_backward, reference.cross_entropy_forward,
 reference.cross_entropy_backward, reference.layer_norm_forward, reference.layer_norm_backward,
-reference.gelu_forward, reference.gelu_backward — same names, arguments, results and dtypes.
+reference.gelu_forward, reference.gelu_backward, reference.adam_update — same names, arguments, results and dtypes.
 ``matmul_blocked`` is the teaching twin of reference.matmul (BLAS stays the default).
 
 Each public kernel is a thin Python wrapper that makes the input 2-d rows (M, N), contiguous,
@@ -30,9 +30,11 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from minigrad.kernels import reference
+
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
            "cross_entropy_forward", "cross_entropy_backward", "layer_norm_forward",
-           "layer_norm_backward", "gelu_forward", "gelu_backward", "matmul_blocked",
+           "layer_norm_backward", "gelu_forward", "gelu_backward", "adam_update", "matmul_blocked",
            "exp_f32", "erf_f32", "tanh_f32"]
 
 ROWS = dict(cache=True, error_model="numpy", fastmath={"reassoc"}, parallel=True)
@@ -405,6 +407,44 @@ def gelu_backward(x, g, approximate):
     out = np.empty_like(flat)
     _gelu_backward_flat(flat, np.ascontiguousarray(g, dtype).reshape(-1), approximate == "tanh", out)
     return out.reshape(x.shape)
+
+
+# ---- Adam / AdamW ------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def _adam_flat(p, g, m, v, v_max, amsgrad, decay, wd, beta1, one_minus_beta1, beta2,
+               one_minus_beta2, eps, step_size, bias2_sqrt):
+    for i in range(p.shape[0]):
+        gi = g[i]
+        p[i] *= decay                                   # 1 - lr·wd (AdamW), else 1
+        gi = gi + wd * p[i] if wd != 0 else gi          # wd = 0 for AdamW: decay did it
+        m[i] = m[i] * beta1 + one_minus_beta1 * gi
+        v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi
+        vi = v[i]
+        if amsgrad:
+            vi = max(v_max[i], vi)
+            v_max[i] = vi
+        p[i] -= step_size * (m[i] / (np.sqrt(vi) / bias2_sqrt + eps))
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled, v_max):
+    """Computes reference.adam_update; fused: one pass over p, g, m, v (no temporaries), the
+    same operations in the same order as the reference (so the same roundings).
+
+    Scalars are converted to the arrays' dtype first, as NumPy does when it combines a Python
+    float with a float32 array. Non-contiguous arrays fall back to the reference.
+    """
+    arrays = (p, g, m, v) if v_max is None else (p, g, m, v, v_max)
+    if any(not a.flags.c_contiguous or a.dtype != p.dtype for a in arrays):
+        return reference.adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step,
+                                     decoupled, v_max)
+    dt = p.dtype.type
+    flat = [a.reshape(-1) for a in arrays]
+    decoupled = decoupled and weight_decay != 0
+    _adam_flat(flat[0], flat[1], flat[2], flat[3], flat[-1], v_max is not None,
+               dt(1 - lr * weight_decay) if decoupled else dt(1),
+               dt(0) if decoupled else dt(weight_decay), dt(beta1), dt(1 - beta1), dt(beta2),
+               dt(1 - beta2), dt(eps), dt(lr / (1 - beta1 ** step)),
+               dt(math.sqrt(1 - beta2 ** step)))
 
 
 # ---- matmul: the teaching kernel (not dispatched: reference.matmul = BLAS is faster) ----------

@@ -19,7 +19,7 @@ from minigrad.device import array_module
 __all__ = ["matmul", "softmax_forward", "softmax_backward", "log_softmax_forward",
            "log_softmax_backward", "cross_entropy_forward", "cross_entropy_backward",
            "layer_norm_forward", "layer_norm_backward", "gelu_forward", "gelu_backward",
-           "erf", "attention_forward", "attention_backward"]
+           "erf", "attention_forward", "attention_backward", "adam_update"]
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _ERF = None
@@ -206,3 +206,29 @@ def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
     dq = scale * (ds @ k)                                               # (B, Tq, D)
     dk = scale * (ds.swapaxes(-1, -2) @ q)                              # (B, Tk, D)
     return dq, dk, dv
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled, v_max):
+    """One Adam / AdamW step (FORMULAS B4), in place on p, m, v (and v_max); returns nothing.
+
+    g = g + wd · p                           (not decoupled: L2 penalty, in a new array)
+    p = p · (1 - lr · wd)                    (decoupled: AdamW)
+    m = β1 · m + (1 - β1) · g;   v = β2 · v + (1 - β2) · g²
+    v̂ = max(v_max, v), stored in v_max       (amsgrad; v_max None: v̂ = v)
+    p = p - lr / (1 - β1^t) · m / (√v̂ / √(1 - β2^t) + ε)
+    p, g, m, v, v_max: same shape; t = step ≥ 1.  (PyTorch's update, exactly.)
+    """
+    if weight_decay != 0 and decoupled:
+        p *= 1 - lr * weight_decay
+    elif weight_decay != 0:
+        g = g + weight_decay * p                  # a new array: the caller's g stays as it was
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    if v_max is not None:
+        v = np.maximum(v_max, v, out=v_max)
+    denom = np.sqrt(v)
+    denom /= math.sqrt(1 - beta2 ** step)
+    denom += eps
+    p -= lr / (1 - beta1 ** step) * (m / denom)

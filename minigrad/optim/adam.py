@@ -20,10 +20,7 @@ Dividing by 1 - β^t undoes the pull of m_0 = v_0 = 0 towards zero in the first 
 >>> opt.step(); w.data.round(6)     # the first step moves each weight by lr against sign(g)
 array([0.9, 1.1], dtype=float32)
 """
-import math
-
-import numpy as np
-
+from minigrad import kernels
 from minigrad.device import array_module
 from minigrad.optim.optimizer import Optimizer
 
@@ -65,24 +62,9 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)       # v̂ = max over steps of v
         state["step"] += 1
-        t = state["step"]
-
-        if wd != 0 and group["decoupled_weight_decay"]:
-            p *= 1 - lr * wd
-        elif wd != 0:
-            g = g + wd * p                            # a new array: p.grad stays as it was
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - beta2 ** t)
-        denom += eps
-        p -= lr / (1 - beta1 ** t) * (m / denom)
+        kernels.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps,
+                            wd, state["step"], group["decoupled_weight_decay"],
+                            state.get("max_exp_avg_sq"))      # the formulas: reference.adam_update
 
 
 class AdamW(Adam):
