@@ -37,7 +37,7 @@ class GPTConfig:
     n_head: int = 12            # H; the head width is D = n_embd / n_head
     n_embd: int = 768           # C; the feed-forward's hidden width is 4C
     dropout: float = 0.0        # on embeddings, attention weights, FFN hidden, residual branches
-    bias: bool = True           # biases in the Linears and LayerNorms (False: a bit faster, as good)
+    bias: bool = True           # biases in Linears and LayerNorms (False: a bit faster, as good)
 
 
 class GPT(Module):
