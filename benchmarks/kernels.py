@@ -47,8 +47,9 @@ def cases(torch):
     """(name, inputs, fwd(impl), fwd+bwd(impl), torch fwd+bwd or None, bytes or flops)."""
     F = torch.nn.functional if torch else None
 
-    def torch_pair(fn, *arrays, grad_index=0):
-        tensors = [torch.from_numpy(a).requires_grad_(i == grad_index) for i, a in enumerate(arrays)]
+    def torch_pair(fn, *arrays):
+        """(forward, forward+backward) in torch, every input requiring grad as ours compute all."""
+        tensors = [torch.from_numpy(a).requires_grad_() for a in arrays]
         def forward():
             with torch.no_grad():
                 fn(*tensors)
