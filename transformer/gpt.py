@@ -103,8 +103,9 @@ class GPT(Module):
         logits = self.lm_head(self.ln_f(x))                                # (B, T, V)
         if targets is None:
             return logits, None
+        targets = targets if isinstance(targets, Tensor) else tensor(targets, device=idx.device)
         loss = F.cross_entropy(logits.reshape(B * T, -1),                  # (B*T, V)
-                               tensor(targets).reshape(B * T), ignore_index=-1)
+                               targets.reshape(B * T), ignore_index=-1)
         return logits, loss
 
     def new_kv_caches(self):
@@ -170,19 +171,21 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None):
     p = softmax(logits / temperature); top_k keeps the k largest logits; top_p (nucleus) keeps
     the most probable tokens until their total reaches top_p (at least one); the kept
     probabilities are renormalised and one token drawn by inverse CDF (one uniform per row).
-    ``temperature=0`` is greedy: the argmax.
+    ``temperature=0`` is greedy: the argmax. The draw runs in NumPy float64; the tokens come
+    back on the logits' device.
 
     >>> import minigrad as mg
     >>> sample_next_token(mg.tensor([[0.0, 5.0, 1.0]]), temperature=0).tolist()
     [[1]]
     """
+    device = logits.device if isinstance(logits, Tensor) else "cpu"
     z = np.asarray(logits.numpy() if isinstance(logits, Tensor) else logits, dtype=np.float64)
     if z.ndim != 2:
         raise ShapeError(f"sample_next_token: logits must be (B, V), got shape {z.shape}")
     if temperature < 0:
         raise ValueError(f"sample_next_token: temperature must be >= 0, got {temperature}")
     if temperature == 0:
-        return tensor(z.argmax(axis=1)[:, None].astype(np.int64))
+        return tensor(z.argmax(axis=1)[:, None].astype(np.int64), device=device)
     z = z / temperature
     if top_k is not None:
         if top_k < 1:
@@ -206,4 +209,4 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None):
     cdf = np.cumsum(p, axis=1)                                              # (B, V)
     token = (cdf <= u * cdf[:, -1:]).sum(axis=1)          # first index whose cdf exceeds u
     token = np.minimum(token, p.shape[1] - 1)
-    return tensor(token[:, None].astype(np.int64))
+    return tensor(token[:, None].astype(np.int64), device=device)

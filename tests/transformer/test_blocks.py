@@ -213,6 +213,20 @@ def test_decoder_layer_caches_give_the_full_output(rng):
     assert len(self_cache) == 5 and len(cross_cache) == 3        # memory's K, V computed once
 
 
+def test_dropout_acts_in_training_only(rng):
+    mha = MultiHeadAttention(8, 2, dropout=0.5)
+    layer = DecoderLayer(8, 2, 16, dropout=0.3, cross_attention=False)
+    x = _x(rng, 2, 5, 8)
+    for module in (mha, layer):
+        a, b = module(x).numpy(), module(x).numpy()
+        assert np.abs(a - b).max() > 1e-3                   # a fresh mask each call
+        module.eval()
+        np.testing.assert_array_equal(module(x).numpy(), module(x).numpy())
+    no_dropout = MultiHeadAttention(8, 2)
+    no_dropout.load_state_dict(mha.state_dict())
+    np.testing.assert_allclose(mha(x).numpy(), no_dropout(x).numpy(), atol=1e-6)
+
+
 def test_attention_errors(rng):
     with pytest.raises(ValueError, match="divisible"):
         MultiHeadAttention(10, 3)
