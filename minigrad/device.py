@@ -73,35 +73,9 @@ def to_device(array, device):
 
 
 def scatter_add(target, index, values):
-    """``target[index] += values``, adding every value even where ``index`` repeats a position.
-
-    >>> t = np.zeros((3, 2)); scatter_add(t, np.array([2, 0, 2]), np.ones((3, 2))); t
-    array([[1., 1.],
-           [0., 0.],
-           [2., 2.]])
-    """
+    """``target[index] += values``, adding every value even where ``index`` repeats a position."""
     if array_module(target) is np:
-        if (isinstance(index, np.ndarray) and index.dtype.kind in "iu" and index.size
-                and target.ndim >= 2 and target.flags.c_contiguous and values.dtype == target.dtype
-                and values.shape == index.shape + target.shape[1:] and index.min() >= 0):
-            _scatter_add_rows(target, index.reshape(-1), values.reshape(index.size, -1))
-        else:
-            np.add.at(target, index, values)
+        np.add.at(target, index, values)
     else:
         import cupyx
         cupyx.scatter_add(target, index, values)
-
-
-def _scatter_add_rows(target, rows, values):
-    """Whole rows: ``target[rows[i]] += values[i]`` for each i (an embedding's gradient).
-
-    Sort the rows (stable, so each row's values keep their order), sum each run of equal rows
-    with ``np.add.reduceat``, add the sums once per distinct row: 3x faster than ``np.add.at``
-    for 2048 rows of 128 (which adds one element at a time). rows (n,) in [0, len(target)),
-    values (n, row size), same dtype as target (C-contiguous).
-    """
-    order = np.argsort(rows, kind="stable")
-    rows = rows[order]
-    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))  # first of each run
-    flat = target.reshape(target.shape[0], -1)                # a view: target is contiguous
-    flat[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
