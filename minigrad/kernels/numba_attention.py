@@ -2,13 +2,11 @@
 
 Computes: see reference.attention_forward / attention_backward (same arguments, same results).
 
-Two implementations of the same tiled algorithm live here. The main one does each tile's matrix
-products with BLAS (``np.dot`` inside ``@njit``, which Numba supports only when SciPy is
-installed: it calls scipy.linalg.cython_blas); without SciPy the module falls back to the
-hand-written loop kernels (``_forward_loops`` / ``_backward_loops``, the second half of the
-file), which compute the same thing at about 0.6× the speed.
+Each tile's matrix products run on BLAS: ``np.dot`` inside ``@njit``, which Numba supports
+through SciPy's BLAS bindings (scipy.linalg.cython_blas); the softmax of each row runs in
+Numba loops between them.
 
-Shared by both:
+The algorithm:
 - Tiles, never the (Tq, Tk) matrix. The forward takes a tile of queries against a tile of keys
   at a time and keeps, per query, the running max m, the running sum l = Σ exp(s - m) and an
   output accumulator; when a new key tile raises the max, l and the accumulator are rescaled
@@ -16,17 +14,16 @@ Shared by both:
 - The backward recomputes P tile by tile from q, k and the saved lse (FlashAttention-2):
   Δ = rowsum(g ⊙ o) first, then for each key tile it accumulates that tile's dk and dv and adds
   each query's share to dq.
-- Causal: key tiles wholly after a query tile's last query are skipped, and so are (for the
-  loops) the masked halves of the tiles on the diagonal; queries with no allowed key give
-  o = 0, lse = -inf and no gradient.
+- Causal: key tiles wholly after a query tile's last query are skipped; queries with no
+  allowed key give o = 0, lse = -inf and no gradient.
 - float32: exp by a vectorizable polynomial (``_exp32``; the Numba here has no SVML, so
   ``math.exp`` in a loop is a scalar call). float64 uses ``math.exp``, to match the reference
   to 1e-12. float32 stays float32: every constant is typed, accumulators take the inputs' dtype.
 - ``prange`` over (batch entry, query tile) in the forward and over batch entries in the
   backward (each thread owns its dk, dv rows; no atomics).
 
-The BLAS kernels (tiles of BQ_BLAS = 64 queries × BK_BLAS = 128 keys, row-major, scores
-(queries, keys)). Per tile, forward: S = (scale·Q_i) K_jᵀ (sgemm), then per query row, in
+The kernels (tiles of BQ = 64 queries × BK = 128 keys, row-major, scores (queries, keys)).
+Per tile, forward: S = (scale·Q_i) K_jᵀ (sgemm), then per query row, in
 Numba: mask, row max, p = exp(s - m), row sum, rescale of the accumulator; then O_i += P V_j
 (sgemm into a scratch tile, added). Backward, per tile: S = (scale·Q_i) K_jᵀ and
 dP = dO_i V_jᵀ (two sgemms), then per row in Numba P = exp(S - lse), dS = P ⊙ (dP - Δ); then
@@ -43,54 +40,40 @@ call (``_one_blas_thread``): a multi-threaded OpenBLAS called from Numba's OpenM
 oversubscribes and prints "Detect OpenMP Loop and this application may hang".
 Measured (2026-11-29, 1 thread, float32, forward + backward with dq, dk, dv, median of 9–11
 runs alternating with torch's SDPA in the same process; ranges over three runs): B16 H4 T128
-D32 causal 1.08–1.20× torch's speed (the loop kernels: 0.60–0.68×; plain NumPy batched matmuls
-with Numba softmax rows: 0.62–0.78×), non-causal 0.86–0.96× (loops 0.41–0.51×), B2 H4 T1024
-D32 causal 1.08–1.23× (loops 0.46–0.61×). The tile GEMMs are small (64×128×32), below OpenBLAS's 80 GFLOP/s
-peak; the exp rows are most of the rest. Tiles of 128×128 measured the same within noise,
-64×64 lost at T = 1024 (0.75–0.89×). First call with a cold cache: about 24 s, as before (the
-loop kernels are compiled only when used); importing SciPy's BLAS adds about 0.4 s.
+D32 causal 1.08–1.20× torch's speed (plain NumPy batched matmuls with Numba softmax rows:
+0.62–0.78×), non-causal 0.86–0.96×, B2 H4 T1024 D32 causal 1.08–1.23×. The tile GEMMs are
+small (64×128×32), below OpenBLAS's 80 GFLOP/s peak; the exp rows are most of the rest. Tiles
+of 128×128 measured the same within noise, 64×64 lost at T = 1024 (0.75–0.89×). First call
+with a cold cache: about 24 s; importing SciPy's BLAS adds about 0.4 s.
 
-The loop kernels (the fallback). Tiles BQ = 128 queries × BK = 64 keys.
-- Scores are held transposed, sT[j, r] (key j, query r), so every inner loop is an axpy over
-  the queries of a tile, over contiguous memory, which LLVM vectorizes (AVX2). Inner loops
-  index only by their own loop variable (``qd = qT[d, i0:i0 + rows]``, then ``qd[r]``): an
-  offset index like ``qT[d, i0 + r]`` carries Numba's negative-index check, which blocked
-  vectorization (the backward ran 2.6× slower). The one fastmath flag is "contract" (fused
-  multiply-add), which leaves -inf and NaN handling exact.
-- Causal: on the tiles that straddle the diagonal, each key's loops over the queries start at
-  the first query that sees it, rounded down to a multiple of 8 (``_first``): the masked
-  triangle is neither computed nor read, and the loops stay whole 8-wide vectors.
-- Measured (1 thread, B16 H4 T128 D32 causal float32, forward + backward): 17 ms against
-  11–12 ms for torch's SDPA. The inner loops are axpys that load and store their accumulator
-  row every step (about 27 GFLOP/s alone, store-bound); what did not help: four keys per pass
-  over D (25 GFLOP/s), 2×4 blocked dot products with reassociation (24), a 4×16 accumulator
-  tile (19), and dv, dk as reassociated dot products instead of the transposed axpys. The
-  BLAS kernels above are what closed the gap.
+Why BLAS on the tiles: hand-written Numba loops for the same tiles (axpys over contiguous
+query rows, vectorized with AVX2) ran at about 27 GFLOP/s, store-bound, and reached only
+0.60–0.68× torch's speed; four keys per pass, 2×4 blocked dot products and a 4×16 accumulator
+tile were no faster. Two lessons from them stay true for every Numba kernel here: index inner
+loops by their own loop variable only (slice first: ``qd = qT[d, i0:i0 + rows]``, then
+``qd[r]``), since an offset index carries a negative-index check that blocks vectorization;
+and keep loop lengths whole multiples of the vector width.
 """
 import math
 
 import numpy as np
 from numba import njit, prange
 
-try:                      # Numba's np.dot calls SciPy's BLAS; without SciPy, the loop kernels
-    from threadpoolctl import ThreadpoolController
-    _before = {c.filepath for c in ThreadpoolController().lib_controllers}
-    import scipy.linalg.cython_blas  # noqa: F401
-    HAVE_BLAS = True
-    # SciPy's own BLAS library (none new when it shares NumPy's, e.g. conda builds).
-    _SCIPY_BLAS = [c for c in ThreadpoolController().lib_controllers
-                   if c.filepath not in _before and c.user_api == "blas"]
-    del _before
-except ImportError:
-    HAVE_BLAS = False
-    _SCIPY_BLAS = []
+from threadpoolctl import ThreadpoolController
+
+_before = {c.filepath for c in ThreadpoolController().lib_controllers}
+import scipy.linalg.cython_blas  # noqa: E402,F401  (Numba's np.dot calls SciPy's BLAS)
+
+# SciPy's own BLAS library: the one that importing its BLAS bindings loaded (none when SciPy
+# shares NumPy's, as in conda builds).
+_SCIPY_BLAS = [c for c in ThreadpoolController().lib_controllers
+               if c.filepath not in _before and c.user_api == "blas"]
+del _before
 
 __all__ = ["attention_forward", "attention_backward"]
 
-BQ = 128    # loop kernels: queries per tile (a multiple of 8, see _first)
-BK = 64     # loop kernels: keys per tile (a multiple of 8, see _first)
-BQ_BLAS = 64     # BLAS kernels: queries per tile
-BK_BLAS = 128    # BLAS kernels: keys per tile
+BQ = 64     # queries per tile
+BK = 128    # keys per tile
 
 # Cephes expf: exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2]
 # (ln 2 split into a short high part and a correction, so n ln 2 is exact), exp(r) by a
@@ -163,23 +146,23 @@ def _forward_blas(q, k, v, mask, has_mask, is_causal, scale, fast, o, lse):
     B, Tq, D = q.shape
     Tk, Dv = v.shape[1], v.shape[2]
     zero = q.dtype.type(0)
-    n_tiles = (Tq + BQ_BLAS - 1) // BQ_BLAS
+    n_tiles = (Tq + BQ - 1) // BQ
     for job in prange(B * n_tiles):                            # (batch entry, query tile)
-        b, i0 = job // n_tiles, (job % n_tiles) * BQ_BLAS
-        rows = min(BQ_BLAS, Tq - i0)
+        b, i0 = job // n_tiles, (job % n_tiles) * BQ
+        rows = min(BQ, Tq - i0)
         qs = np.empty((rows, D), dtype=q.dtype)                # scale · q of the tile
         for r in range(rows):
             for d in range(D):
                 qs[r, d] = scale * q[b, i0 + r, d]
-        sbuf = np.empty(rows * BK_BLAS, dtype=q.dtype)         # s, then p: (rows, cols)
+        sbuf = np.empty(rows * BK, dtype=q.dtype)         # s, then p: (rows, cols)
         pv = np.empty((rows, Dv), dtype=q.dtype)               # this key tile's P V
-        bits = np.empty(BK_BLAS, dtype=np.int32)
+        bits = np.empty(BK, dtype=np.int32)
         m = np.full(rows, -np.inf, dtype=q.dtype)              # running max
         l = np.zeros(rows, dtype=q.dtype)                      # running Σ exp(s - m)
         acc = np.zeros((rows, Dv), dtype=q.dtype)              # running Σ exp(s - m) v
         end = min(Tk, i0 + rows) if is_causal else Tk          # causal: keys j <= last query
-        for j0 in range(0, end, BK_BLAS):
-            cols = min(BK_BLAS, end - j0)
+        for j0 in range(0, end, BK):
+            cols = min(BK, end - j0)
             s = sbuf[:rows * cols].reshape((rows, cols))
             np.dot(qs, k[b, j0:j0 + cols].T, s)                # S = (scale Q_i) K_jᵀ
             for r in range(rows):
@@ -238,20 +221,20 @@ def _backward_blas(q, k, v, o, lse, g, mask, has_mask, is_causal, scale, fast, d
                 delta[i] += g[b, i, e] * o[b, i, e]
             shift[i] = lse[b, i] if lse[b, i] != -np.inf else 0
         dq_b = np.zeros((Tq, D), dtype=q.dtype)
-        pbuf = np.empty(BQ_BLAS * BK_BLAS, dtype=q.dtype)      # s, then P: (rows, cols)
-        dsbuf = np.empty(BQ_BLAS * BK_BLAS, dtype=q.dtype)     # dP, then dS
-        dq_t = np.empty(BQ_BLAS * D, dtype=q.dtype)            # one tile's products, added
-        dk_t = np.empty(BK_BLAS * D, dtype=q.dtype)            # into the accumulators below
-        dv_t = np.empty(BK_BLAS * Dv, dtype=q.dtype)
-        dk_j = np.empty(BK_BLAS * D, dtype=q.dtype)            # this key tile's dk, dv (flat)
-        dv_j = np.empty(BK_BLAS * Dv, dtype=q.dtype)
-        bits = np.empty(BK_BLAS, dtype=np.int32)
-        for j0 in range(0, Tk, BK_BLAS):
-            tile_cols = min(BK_BLAS, Tk - j0)
+        pbuf = np.empty(BQ * BK, dtype=q.dtype)      # s, then P: (rows, cols)
+        dsbuf = np.empty(BQ * BK, dtype=q.dtype)     # dP, then dS
+        dq_t = np.empty(BQ * D, dtype=q.dtype)            # one tile's products, added
+        dk_t = np.empty(BK * D, dtype=q.dtype)            # into the accumulators below
+        dv_t = np.empty(BK * Dv, dtype=q.dtype)
+        dk_j = np.empty(BK * D, dtype=q.dtype)            # this key tile's dk, dv (flat)
+        dv_j = np.empty(BK * Dv, dtype=q.dtype)
+        bits = np.empty(BK, dtype=np.int32)
+        for j0 in range(0, Tk, BK):
+            tile_cols = min(BK, Tk - j0)
             dk_j[:] = 0
             dv_j[:] = 0
-            for i0 in range((j0 // BQ_BLAS) * BQ_BLAS if is_causal else 0, Tq, BQ_BLAS):
-                rows = min(BQ_BLAS, Tq - i0)
+            for i0 in range((j0 // BQ) * BQ if is_causal else 0, Tq, BQ):
+                rows = min(BQ, Tq - i0)
                 # causal: only the keys this tile's last query sees
                 cols = min(tile_cols, i0 + rows - j0) if is_causal else tile_cols
                 if cols <= 0:
@@ -316,201 +299,6 @@ class _one_blas_thread:
                 c.set_num_threads(n)
 
 
-# ---- the loop kernels (the fallback without SciPy) ----------------------------------------
-# The tile kernels below hold scores transposed, sT[j, r] for key j0+j and query i0+r, so that
-# every inner loop runs over the queries of the tile: a long, contiguous, vectorizable axpy.
-# Causal: key j0+j is seen only by queries i0+r >= j0+j, i.e. r >= j0 + j - i0. On a tile that
-# straddles the diagonal every loop over r starts at lo = that bound rounded down to a multiple
-# of 8 (``_first``): the masked half of the tile is neither computed nor read (sT[j, :lo] holds
-# stale values, never used), and the loops keep whole 8-wide vectors (a ragged start would leave
-# up to 31 scalar iterations at each loop's end). The few scores in [lo, j0 + j - i0) get -inf.
-@njit(cache=True)
-def _first(is_causal, j0, j, i0):
-    """The first query r of the tile that key j0+j reaches (0 unless causal), a multiple of 8."""
-    return (max(0, j0 + j - i0) // 8) * 8 if is_causal else 0
-
-
-@njit(cache=True, fastmath={"contract"})
-def _scores(kb, qT, c0, j0, cols, i0, rows, is_causal, sT):
-    """sT[j, r] = Σ_d k_{j0+j, d} qT[d, c0+r] for r in [lo_j, rows)  (qT: scale · qᵀ; column
-    c0 holds query i0)."""
-    for j in range(cols):
-        lo = _first(is_causal, j0, j, i0)
-        row = sT[j, lo:rows]
-        for r in range(rows - lo):
-            row[r] = 0
-        for d in range(kb.shape[1]):
-            a = kb[j0 + j, d]
-            qd = qT[d, c0 + lo:c0 + rows]
-            for r in range(rows - lo):
-                row[r] += a * qd[r]
-        if is_causal:
-            for r in range(min(rows - lo, j0 + j - i0 - lo)):   # key after query: -inf
-                row[r] = -np.inf
-
-
-@njit(cache=True)
-def _mask(sT, maskb, j0, cols, i0, rows):
-    """-inf where the explicit mask forbids key j0+j for query i0+r."""
-    for j in range(cols):
-        allowed = maskb[i0:i0 + rows, j0 + j]
-        row = sT[j]
-        for r in range(rows):
-            if not allowed[r]:
-                row[r] = -np.inf
-
-
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _forward_loops(q, k, v, mask, has_mask, is_causal, scale, fast, o, lse):
-    B, Tq, D = q.shape
-    Tk, Dv = v.shape[1], v.shape[2]
-    n_tiles = (Tq + BQ - 1) // BQ
-    for job in prange(B * n_tiles):                            # (batch entry, query tile)
-        b, i0 = job // n_tiles, (job % n_tiles) * BQ
-        rows = min(BQ, Tq - i0)
-        qT = np.empty((D, rows), dtype=q.dtype)                # scale · q of the tile, (D, BQ)
-        for r in range(rows):
-            for d in range(D):
-                qT[d, r] = scale * q[b, i0 + r, d]
-        sT = np.empty((BK, rows), dtype=q.dtype)               # scores, then p, (BK, BQ)
-        bits = np.empty(rows, dtype=np.int32)
-        m = np.full(rows, -np.inf, dtype=q.dtype)              # running max
-        shift = np.empty(rows, dtype=q.dtype)                  # m, or 0 while m = -inf
-        alpha = np.empty(rows, dtype=q.dtype)                  # exp(m_old - m_new)
-        l = np.zeros(rows, dtype=q.dtype)                      # running Σ exp(s - m)
-        accT = np.zeros((Dv, rows), dtype=q.dtype)             # running Σ exp(s - m) v, (Dv, BQ)
-        end = min(Tk, i0 + rows) if is_causal else Tk          # causal: keys j <= last query
-        for j0 in range(0, end, BK):
-            cols = min(BK, end - j0)
-            _scores(k[b], qT, 0, j0, cols, i0, rows, is_causal, sT)
-            if has_mask:
-                _mask(sT, mask[b], j0, cols, i0, rows)
-            for r in range(rows):
-                alpha[r] = m[r]
-            for j in range(cols):                              # m = max(m, max_j s_j)
-                lo = _first(is_causal, j0, j, i0)
-                row, m_ = sT[j, lo:rows], m[lo:rows]
-                for r in range(rows - lo):
-                    m_[r] = max(m_[r], row[r])
-            for r in range(rows):
-                shift[r] = m[r] if m[r] != -np.inf else 0      # no key yet: s - 0 = -inf
-                alpha[r] -= shift[r]
-            _exp(alpha, rows, bits, fast)                      # rescales the old sums
-            for r in range(rows):
-                l[r] *= alpha[r]
-            for e in range(Dv):
-                acc = accT[e]
-                for r in range(rows):
-                    acc[r] *= alpha[r]
-            for j in range(cols):                              # p = exp(s - m)
-                lo = _first(is_causal, j0, j, i0)
-                n = rows - lo
-                row, shift_, l_ = sT[j, lo:rows], shift[lo:rows], l[lo:rows]
-                for r in range(n):
-                    row[r] -= shift_[r]
-                _exp(row, n, bits, fast)
-                for r in range(n):
-                    l_[r] += row[r]
-                for e in range(Dv):                            # acc += p v
-                    a = v[b, j0 + j, e]
-                    acc = accT[e, lo:rows]
-                    for r in range(n):
-                        acc[r] += a * row[r]
-        for r in range(rows):
-            i = i0 + r
-            if l[r] == 0:                                      # no allowed key: 0, -inf
-                lse[b, i] = -np.inf
-                for e in range(Dv):
-                    o[b, i, e] = 0
-            else:
-                lse[b, i] = m[r] + math.log(l[r])
-                inv = _ONE / l[r]
-                for e in range(Dv):
-                    o[b, i, e] = accT[e, r] * inv
-
-
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _backward_loops(q, k, v, o, lse, g, mask, has_mask, is_causal, scale, fast, dq, dk, dv):
-    B, Tq, D = q.shape
-    Tk, Dv = v.shape[1], v.shape[2]
-    for b in prange(B):                                        # a thread owns dk[b], dv[b]
-        qT = np.empty((D, Tq), dtype=q.dtype)                  # scale · qᵀ
-        dqT = np.zeros((D, Tq), dtype=q.dtype)
-        gT = np.empty((Dv, Tq), dtype=q.dtype)
-        shift = np.empty(Tq, dtype=q.dtype)                    # lse, or 0 where lse = -inf
-        delta = np.zeros(Tq, dtype=q.dtype)                    # Δ_i = Σ_e g_ie o_ie
-        for i in range(Tq):
-            for d in range(D):
-                qT[d, i] = scale * q[b, i, d]
-            for e in range(Dv):
-                gT[e, i] = g[b, i, e]
-                delta[i] += g[b, i, e] * o[b, i, e]
-            shift[i] = lse[b, i] if lse[b, i] != -np.inf else 0
-        sT = np.empty((BK, BQ), dtype=q.dtype)                 # s, then P, (BK, BQ)
-        dsT = np.empty((BK, BQ), dtype=q.dtype)                # dP, then dS
-        pt = np.empty((BQ, BK), dtype=q.dtype)                 # P and dS, transposed
-        dst = np.empty((BQ, BK), dtype=q.dtype)
-        dkT = np.zeros((D, BK), dtype=q.dtype)                 # this key tile's dkᵀ, dvᵀ
-        dvT = np.zeros((Dv, BK), dtype=q.dtype)
-        bits = np.empty(BQ, dtype=np.int32)
-        for j0 in range(0, Tk, BK):
-            cols = min(BK, Tk - j0)
-            dkT[:] = 0
-            dvT[:] = 0
-            for i0 in range((j0 // BQ) * BQ if is_causal else 0, Tq, BQ):
-                rows = min(BQ, Tq - i0)
-                _scores(k[b], qT, i0, j0, cols, i0, rows, is_causal, sT)
-                if has_mask:
-                    _mask(sT, mask[b], j0, cols, i0, rows)
-                for j in range(cols):                          # one key against the tile
-                    lo = _first(is_causal, j0, j, i0)
-                    n = rows - lo
-                    if n <= 0:
-                        continue
-                    row, drow = sT[j, lo:rows], dsT[j, lo:rows]
-                    shift_, delta_ = shift[i0 + lo:i0 + rows], delta[i0 + lo:i0 + rows]
-                    for r in range(n):                         # P = exp(s - lse)
-                        row[r] -= shift_[r]
-                    _exp(row, n, bits, fast)
-                    for r in range(n):
-                        drow[r] = 0
-                    for e in range(Dv):                        # dP_j = Σ_e v_je gᵀ_e
-                        a = v[b, j0 + j, e]
-                        ge = gT[e, i0 + lo:i0 + rows]
-                        for r in range(n):
-                            drow[r] += a * ge[r]
-                    for r in range(n):                         # dS = P ⊙ (dP - Δ)
-                        drow[r] = row[r] * (drow[r] - delta_[r])
-                    for d in range(D):                         # dqᵀ += scale · k_j dS_j
-                        a = scale * k[b, j0 + j, d]
-                        dqd = dqT[d, i0 + lo:i0 + rows]
-                        for r in range(n):
-                            dqd[r] += a * drow[r]
-                    for r in range(n):                         # keep P, dS transposed
-                        pt[lo + r, j] = row[r]
-                        dst[lo + r, j] = drow[r]
-                for r in range(rows):                          # dvᵀ += gᵀ P, dkᵀ += qᵀ dS
-                    hi = min(cols, (i0 + r - j0 + 8) // 8 * 8) if is_causal else cols
-                    p_r, ds_r = pt[r, :hi], dst[r, :hi]
-                    for e in range(Dv):
-                        a = gT[e, i0 + r]
-                        dve = dvT[e, :hi]
-                        for j in range(hi):
-                            dve[j] += a * p_r[j]
-                    for d in range(D):
-                        a = qT[d, i0 + r]                      # scale · q
-                        dkd = dkT[d, :hi]
-                        for j in range(hi):
-                            dkd[j] += a * ds_r[j]
-            for j in range(cols):
-                for d in range(D):
-                    dk[b, j0 + j, d] = dkT[d, j]
-                for e in range(Dv):
-                    dv[b, j0 + j, e] = dvT[e, j]
-        for i in range(Tq):
-            for d in range(D):
-                dq[b, i, d] = dqT[d, i]
-
 
 def _prepare(q, k, v, mask):
     q, k, v = (np.ascontiguousarray(a) for a in (q, k, v))
@@ -528,11 +316,8 @@ def attention_forward(q, k, v, mask, is_causal, scale):
     lse = np.empty((B, Tq), dtype=q.dtype)
     args = (q, k, v, mask, has_mask, bool(is_causal), q.dtype.type(scale),
             q.dtype == np.float32, o, lse)
-    if HAVE_BLAS:
-        with _one_blas_thread():
-            _forward_blas(*args)
-    else:
-        _forward_loops(*args)
+    with _one_blas_thread():
+        _forward_blas(*args)
     return o, lse
 
 
@@ -544,9 +329,6 @@ def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
     dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
     args = (q, k, v, o, lse, g, mask, has_mask, bool(is_causal), q.dtype.type(scale),
             q.dtype == np.float32, dq, dk, dv)
-    if HAVE_BLAS:
-        with _one_blas_thread():
-            _backward_blas(*args)
-    else:
-        _backward_loops(*args)
+    with _one_blas_thread():
+        _backward_blas(*args)
     return dq, dk, dv
