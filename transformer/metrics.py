@@ -111,7 +111,7 @@ def precision_recall_f1(pred, target, average="binary", pos_label=1) -> Precisio
 
     Per class, from the counts of true positives, false positives and false negatives:
 
-        P = TP / (TP + FP)     of the items predicted as the class, the fraction that are
+        P = TP / (TP + FP)     of the items predicted as the class, the fraction in it
         R = TP / (TP + FN)     of the items of the class, the fraction found
         F1 = 2PR / (P + R) = 2TP / (2TP + FP + FN)
 
