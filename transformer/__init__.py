@@ -22,8 +22,10 @@ Built so far:
 - ``blocks``: ``FeedForward`` (FORMULAS C5), ``EncoderLayer`` (B2), ``DecoderLayer`` (B3),
   pre-LN or post-LN.
 - ``gpt``: ``GPTConfig``, ``GPT`` (a decoder-only language model, nanoGPT's names).
+- ``metrics``: accuracy, precision/recall/F1, confusion matrix, perplexity, corpus BLEU
+  (FORMULAS F1; the same numbers as scikit-learn and sacrebleu).
 Coming (see the project's issues): BERT / seq2seq models, pretrained weights, datasets, the
-pretrain → fine-tune pipeline, metrics. This package imports only ``minigrad``; ``minigrad``
+pretrain → fine-tune pipeline. This package imports only ``minigrad``; ``minigrad``
 never imports it.
 """
 from .attention import KVCache, MultiHeadAttention, causal_mask
