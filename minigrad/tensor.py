@@ -5,7 +5,7 @@ The math of every op lives in ``minigrad/functions``; the methods here only forw
 """
 import numpy as np
 
-from minigrad.device import device_of, to_device
+from minigrad.device import device_of
 from minigrad.errors import DTypeError, MinigradError
 
 __all__ = ["Tensor", "float32", "float64", "int64", "bool_"]

@@ -7,7 +7,7 @@ from benchmarks import engine, gpt
 def test_gpt_benchmark_model_is_the_same_in_both_frameworks():
     step, ours = gpt.training_step("minigrad", "auto")
     step()
-    torch = pytest.importorskip("torch", reason="torch is the benchmark peer; pip install torch==2.13.0")
+    pytest.importorskip("torch", reason="torch is the benchmark peer; pip install torch==2.13.0")
     torch_step, theirs = gpt.training_step("torch", "auto")
     torch_step()
     assert ours == theirs

@@ -3,7 +3,6 @@
 The bound: at least 95% accuracy on 200 held-out points after 40 epochs (a linear model, the
 baseline the test also trains, stays below 90%: the moons are not linearly separable).
 """
-import numpy as np
 import pytest
 
 import minigrad as mg

@@ -8,6 +8,8 @@ spec, and ``mg.kernels.use(...)`` picks which implementation of it runs.
 
 The kernels work on the last axis of 2-d (or n-d) arrays: these ops move the axis there first.
 """
+import math
+
 import numpy as np
 
 from minigrad import kernels
@@ -104,7 +106,7 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):
         normalized = x.shape[x.ndim - n_dims:]
-        n = int(np.prod(normalized))
+        n = math.prod(normalized)
         rows = x.reshape(-1, n)                                             # (M, N)
         w = None if weight is None else weight.reshape(n)
         b = None if bias is None else bias.reshape(n)

@@ -82,15 +82,10 @@ def _module(name):
     return _modules[name]
 
 
-def available():
-    """The kernel sets that can run on this machine."""
-    from minigrad.device import cuda
-    sets = ["numpy"]
-    if _module("numba_cpu") is not None:
-        sets.append("numba")
-    if cuda.is_available():
-        sets.append("cupy")
-    return sets
+def _kernel(kernel_set_name, name):
+    """Kernel ``name`` of the set 'numba' or 'cupy', or the reference's where the set has none."""
+    owner = NUMBA_FILE.get(name, "numba_cpu") if kernel_set_name == "numba" else "cupy_gpu"
+    return getattr(_module(owner), name, None) or getattr(reference, name)
 
 
 def kernel_set(name):
@@ -98,29 +93,33 @@ def kernel_set(name):
     reference standing in for any kernel the set lacks; None if the set cannot load here."""
     if name == "numpy":
         return reference
-    files = {"numba": ("numba_cpu", *NUMBA_FILE.values()), "cupy": ("cupy_gpu",)}[name]
-    modules = [_module(f) for f in dict.fromkeys(files)]
-    if None in modules:
+    files = ("numba_cpu", *NUMBA_FILE.values()) if name == "numba" else ("cupy_gpu",)
+    if any(_module(f) is None for f in files):
         return None
-    found = {}
-    for kernel in reference.__all__:
-        owner = NUMBA_FILE.get(kernel, files[0]) if name == "numba" else files[0]
-        found[kernel] = getattr(_module(owner), kernel, getattr(reference, kernel))
-    return types.SimpleNamespace(**found)
+    return types.SimpleNamespace(**{k: _kernel(name, k) for k in reference.__all__})
+
+
+def available():
+    """The kernel sets that can run on this machine."""
+    from minigrad.device import cuda
+    sets = ["numpy"]
+    if kernel_set("numba") is not None:
+        sets.append("numba")
+    if cuda.is_available():
+        sets.append("cupy")
+    return sets
 
 
 def implementation(name, x):
     """The function that computes kernel ``name`` for input ``x`` under the current mode."""
     if not isinstance(x, np.ndarray):
-        gpu = _module("cupy_gpu")
-        return getattr(gpu, name, None) or getattr(reference, name)
+        return _kernel("cupy", name)
     current = mode()
     if current == "numpy" or x.dtype not in (np.float32, np.float64):
         return getattr(reference, name)
     if current == "auto" and x.size < CROSSOVER.get(name, DEFAULT_CROSSOVER):
         return getattr(reference, name)
-    compiled = _module(NUMBA_FILE.get(name, "numba_cpu"))
-    return getattr(compiled, name, None) or getattr(reference, name)
+    return _kernel("numba", name)
 
 
 def _dispatcher(name):

@@ -2,8 +2,6 @@
 import subprocess
 import sys
 
-import numpy as np
-import pytest
 
 import minigrad as mg
 from minigrad import viz
