@@ -1,4 +1,4 @@
-"""The backward debugger: mg.viz.step_backward replays the tape; find_bad_backward names a wrong op."""
+"""The backward debugger: viz.step_backward replays the tape; find_bad_backward names a bad op."""
 import builtins
 import io
 
@@ -108,7 +108,7 @@ def test_printing_full_small_arrays_summarized_large_ones_and_the_final_grads():
     assert text.count("step ") == len(steps) == 5
     assert "rule      y = a ⊙ b" in text and "(the start: dL/dL = 1)" in text
     assert "x.grad = [1., 2.] + [1., 2.] = [2., 4.]" in text
-    assert "<(50, 4) mean" in text and "[[" not in text.split("after backward")[1].split("x.grad")[0]
+    assert "<(50, 4) mean" in text and "[[" not in text      # 200 elements: summarized
     assert text.rstrip().splitlines()[-1].startswith("after backward(): ")
     lines = []
     viz.step_backward((x * x).sum(), out=lines.append)
