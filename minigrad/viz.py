@@ -198,11 +198,11 @@ def _host(array):
 
 
 def _show(array, max_elements):
-    """Small arrays in full on one line, larger ones as '<shape mean m std s>'."""
+    """Small arrays in full on one line (4 significant digits), larger ones as '<shape mean std>'."""
     array = _host(array)
     if array.size <= max_elements:
-        return np.array2string(array, precision=4, separator=", ",
-                               max_line_width=10 ** 6).replace("\n", "")
+        return np.array2string(array, separator=", ", max_line_width=10 ** 6,
+                               formatter={"float_kind": lambda v: f"{v:.4g}"}).replace("\n", "")
     return f"<{array.shape} {_summary(array)}>"
 
 

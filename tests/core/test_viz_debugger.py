@@ -107,7 +107,7 @@ def test_printing_full_small_arrays_summarized_large_ones_and_the_final_grads():
     text = stream.getvalue()
     assert text.count("step ") == len(steps) == 5
     assert "rule      y = a ⊙ b" in text and "(the start: dL/dL = 1)" in text
-    assert "x.grad = [1., 2.] + [1., 2.] = [2., 4.]" in text
+    assert "x.grad = [1, 2] + [1, 2] = [2, 4]" in text
     assert "<(50, 4) mean" in text and "[[" not in text      # 200 elements: summarized
     assert text.rstrip().splitlines()[-1].startswith("after backward(): ")
     lines = []
