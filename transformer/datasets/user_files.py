@@ -148,21 +148,32 @@ def _field(path, line_no, column, value):
     return value
 
 
-def read_labeled(path):
+def read_labeled(path, label_names=None):
     """Texts and their labels from a TSV, CSV or JSONL file with columns text, label.
 
     The labels may be any strings (``pos``, ``spam``, ``3``...). They are numbered in sorted
-    order (numerically when every label is an integer, so ``0, 1, 2, 10`` keep their order).
+    order (numerically when every label is an integer, so ``0, 1, 2, 10`` keep their order),
+    or, when ``label_names`` is given (a trained classifier's classes), by their place in it:
+    then a label that is not one of them is an error naming its line.
 
     Returns:
         Labeled: ``examples`` a list of ``(text, label id)``, ``label_names[id]`` the label
         as written in the file.
     """
     rows = _rows(path, ("text", "label"))
-    names = sorted({label for _, (_, label) in rows},
-                   key=lambda s: (0, int(s), "") if re.fullmatch(r"-?\d+", s) else (1, 0, s))
-    ids = {name: i for i, name in enumerate(names)}
-    return Labeled([(text, ids[label]) for _, (text, label) in rows], tuple(names))
+    if label_names is None:
+        label_names = sorted({label for _, (_, label) in rows}, key=_label_order)
+    ids = {str(name): i for i, name in enumerate(label_names)}
+    for line_no, (_, label) in rows:
+        if label not in ids:
+            raise ValueError(f"{path}:{line_no}: unknown label {label!r}; expected one of "
+                             f"{', '.join(ids)}")
+    return Labeled([(text, ids[label]) for _, (text, label) in rows], tuple(ids))
+
+
+def _label_order(label):
+    """Integers first, in numeric order, then other labels alphabetically."""
+    return (0, int(label), "") if re.fullmatch(r"-?\d+", label) else (1, 0, label)
 
 
 def read_pairs(path):
