@@ -1,0 +1,182 @@
+"""``python -m transformer <command>`` (or ``minigrad-transformer``): a thin shell over
+``pipeline`` and ``demo``.
+
+    demo        pretrain a GPT on People's Daily, fine-tune a sentiment classifier, compare it
+                with one trained from scratch, write plots: python -m transformer demo
+    pretrain    GPT causal LM on a corpus: --corpus FILE|FOLDER, --tokenizer char|bpe|wordpiece
+    finetune    sequence classification: --task sentiment|FILE.tsv, --init RUN|CKPT|scratch
+    evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity, or accuracy/P/R/F1/confusion
+    generate    --checkpoint RUN|CKPT --prompt TEXT
+
+Every flag of a training command is a field of its config dataclass (``PretrainConfig``,
+``FinetuneConfig``, ``DemoConfig``), where its default lives. Runs go to ``runs/<name>/``
+(``--run``, ``--runs-dir``). ``--resume`` continues ``runs/<name>/checkpoint.npz`` exactly;
+Ctrl-C saves a checkpoint first. Bad input prints one ``error:`` line and exits with 1
+(argparse's usage errors: 2; Ctrl-C: 130).
+"""
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields
+
+import minigrad as mg
+from minigrad.errors import CheckpointError, MinigradError
+
+from . import pipeline
+from .checkpoint import load_checkpoint
+from .demo import DemoConfig, demo
+
+__all__ = ["main", "build_parser"]
+
+HELP = {
+    "corpus": "'peoples-daily' or a UTF-8 text file / folder of .txt files",
+    "task": "'sentiment' or a text<TAB>label file",
+    "init": "a pretrained run folder or checkpoint, or 'scratch'",
+    "tokenizer": "char | bpe | wordpiece",
+    "steps": "optimizer steps",
+    "limit": "use at most this many labeled examples (0: all)",
+}
+
+
+def _add_config_flags(parser, cls):
+    """One flag per dataclass field (default None: 'not given', so a resume can tell)."""
+    for f in fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type is bool or isinstance(f.default, bool):
+            parser.add_argument(f"--no-{f.name}", dest=f.name, action="store_const",
+                                const=False, default=None, help=f"skip: {f.name}")
+            continue
+        kind = type(f.default)
+        parser.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(),
+                            help=f"{HELP.get(f.name, '')} (default {f.default})".strip())
+
+
+def _add_run_flags(parser, resume=True):
+    parser.add_argument("--run", help="the run's name: files go to RUNS_DIR/RUN (default: "
+                                      "<command>-<date>-<time>)")
+    parser.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: every core)")
+    if resume:
+        parser.add_argument("--resume", action="store_true",
+                            help="continue RUNS_DIR/RUN/checkpoint.npz where it stopped")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m transformer",
+                                     description="Pretrain and fine-tune small Transformers "
+                                                 "with minigrad.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = commands.add_parser("demo", help="the whole pipeline in a few minutes")
+    _add_config_flags(p, DemoConfig)
+    _add_run_flags(p, resume=False)
+    p = commands.add_parser("pretrain", help="pretrain a GPT language model on a corpus")
+    _add_config_flags(p, pipeline.PretrainConfig)
+    _add_run_flags(p)
+    p = commands.add_parser("finetune", help="fine-tune a sequence classifier")
+    _add_config_flags(p, pipeline.FinetuneConfig)
+    _add_run_flags(p)
+    p = commands.add_parser("evaluate", help="metrics of a checkpoint on held-out data")
+    p.add_argument("--checkpoint", required=True, help="a run folder or a checkpoint file")
+    p.add_argument("--data", help="a text file (language model) or text<TAB>label file "
+                                  "(classifier); default: the run's own held-out split")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, help="CPU threads (default: every core)")
+    p = commands.add_parser("generate", help="continue a prompt with a pretrained GPT")
+    p.add_argument("--checkpoint", required=True, help="a run folder or a checkpoint file")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--max-new-tokens", type=int, default=100)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, help="CPU threads (default: every core)")
+    return parser
+
+
+def _config(cls, args, run_dir):
+    """The command's config: the flags given, and on --resume the checkpoint's settings for
+    the rest. A given flag that differs from the checkpoint's is an error."""
+    given = {f.name: getattr(args, f.name) for f in fields(cls)
+             if getattr(args, f.name) is not None}
+    if not getattr(args, "resume", False):
+        return cls(**given)
+    path = os.path.join(run_dir, "checkpoint.npz")
+    saved = load_checkpoint(path)["run_config"]
+    diffs = [f"--{k.replace('_', '-')}: checkpoint {saved[k]!r}, requested {v!r}"
+             for k, v in given.items() if k in saved and saved[k] != v]
+    if diffs:
+        raise CheckpointError(f"{path}: written by another configuration; --resume continues "
+                              "the same run: " + "; ".join(diffs))
+    return cls(**{**{f.name: saved[f.name] for f in fields(cls) if f.name in saved}, **given})
+
+
+def _run_dir(args):
+    if getattr(args, "resume", False) and not args.run:
+        raise pipeline.DataError("--resume needs --run NAME: the run to continue")
+    return os.path.join(args.runs_dir, args.run or pipeline.run_name(args.command))
+
+
+def _interrupted(args, run_dir, step):
+    print(f"interrupted at step {step}: checkpoint saved to "
+          f"{os.path.join(run_dir, 'checkpoint.npz')}\ncontinue with: python -m transformer "
+          f"{args.command} --run {os.path.basename(run_dir)} --runs-dir {args.runs_dir} --resume",
+          file=sys.stderr)
+    return 130
+
+
+def _print_metrics(metrics):
+    for key, value in metrics.items():
+        print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
+
+
+def _dispatch(args):
+    if args.threads is not None:
+        mg.set_num_threads(args.threads)
+    if args.command in ("evaluate", "generate"):
+        if args.command == "evaluate":
+            _print_metrics(pipeline.evaluate(args.checkpoint, data=args.data,
+                                             device=args.device))
+        else:
+            print(pipeline.generate(args.checkpoint, args.prompt,
+                                    max_new_tokens=args.max_new_tokens,
+                                    temperature=args.temperature, top_k=args.top_k,
+                                    seed=args.seed, device=args.device))
+        return 0
+    pipeline.check_device(args.device)
+    run_dir = _run_dir(args)
+    progress = not args.no_progress and sys.stderr.isatty()
+    if args.command == "demo":
+        demo(_config(DemoConfig, args, run_dir), run_dir, device=args.device, progress=progress)
+        return 0
+    if args.command == "pretrain":
+        config = _config(pipeline.PretrainConfig, args, run_dir)
+        _, _, result = pipeline.pretrain(config, run_dir, resume=args.resume,
+                                         device=args.device, progress=progress)
+        if result.interrupted:
+            return _interrupted(args, run_dir, result.step)
+        print(f"pretrained: {json.dumps(result.evals[-1])}\nrun folder: {run_dir}")
+        return 0
+    config = _config(pipeline.FinetuneConfig, args, run_dir)
+    _, _, report = pipeline.finetune(config, run_dir, resume=args.resume, device=args.device,
+                                     progress=progress)
+    if report["interrupted"]:
+        return _interrupted(args, run_dir, report["step"])
+    _print_metrics({k: v for k, v in report.items() if k not in ("interrupted", "step")})
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def main(argv=None):
+    """Run one command; returns the exit status (0 ok, 1 bad input, 2 usage, 130 Ctrl-C)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (MinigradError, OSError, ValueError, UnicodeError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

