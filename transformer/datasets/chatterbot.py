@@ -38,6 +38,7 @@ def _conversations(language):
     """``(topic, turns)`` for every conversation of a language, files in sorted order."""
     import yaml                    # a dependency of chatterbot-corpus; needed only here
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when built in
     folder = _data_dir() / language
     if not folder.is_dir():
         raise ValueError(f"chatterbot-corpus has no language {language!r}; it has "
@@ -45,7 +46,7 @@ def _conversations(language):
     conversations = []
     for path in sorted(folder.glob("*.yml")):
         with open(path, encoding="utf-8") as f:
-            document = yaml.safe_load(f) or {}
+            document = yaml.load(f, Loader=loader) or {}
         for turns in document.get("conversations") or []:
             turns = tuple(str(t).strip() for t in turns if t is not None and str(t).strip())
             conversations.append((path.stem, turns))
