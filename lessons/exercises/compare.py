@@ -30,16 +30,16 @@ def _index(index):
 
 def as_array(what, value, case=""):
     """``value`` (array, Tensor, number, nested list) as a float64 array, or CheckFailed."""
-    where = f" ({case})" if case else ""
+    where = f"with {case}:\n" if case else ""
     if value is None:
-        raise CheckFailed(f"{what} is None{where}: your code returned nothing there",
+        raise CheckFailed(f"{where}{what} is None: your code returned nothing there",
                           "end the function with `return ...`")
     if isinstance(value, Tensor):
         value = value.numpy()
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what} is a {type(value).__name__}{where}, not an array of numbers")
+        raise CheckFailed(f"{where}{what} is a {type(value).__name__}, not an array of numbers")
     return array
 
 
@@ -55,11 +55,10 @@ def _shape_diagnosis(got, expected, out_shape):
             summed = None
         fix = ("sum it over the axes that broadcasting added or stretched "
                "(minigrad.broadcast.unbroadcast(grad, shape))")
-        if summed is not None and _close(summed, expected):
-            return (f"it has the output's shape {got.shape}: this input was broadcast, so its "
-                    f"gradient must be summed back to {expected.shape}; summed, your values "
-                    f"are right — {fix}")
-        return f"it has the output's shape {got.shape}: {fix}"
+        right = ("; summed, your values would be right" if summed is not None
+                 and _close(summed, expected) else "")
+        return (f"it has the output's shape {got.shape}: this input was broadcast to "
+                f"{got.shape}, so {fix} to get back {expected.shape}{right}")
     if got.shape == expected.shape[::-1] and got.ndim > 1:
         return "the shape is reversed: a transpose too many (or too few)?"
     if got.size == expected.size:
@@ -112,28 +111,31 @@ def expect_close(what, got, expected, case="", hint=None, variants=None, out_sha
     """
     got = as_array(what, got, case)
     expected = np.asarray(expected, dtype=np.float64)
-    where = f" for {case}" if case else ""
+    where = f"with {case}:\n" if case else ""
     if got.shape != expected.shape:
         why = _shape_diagnosis(got, expected, out_shape)
-        raise CheckFailed(f"{what} has shape {got.shape}, expected {expected.shape}{where}"
-                          + (f"; {why}" if why else ""), hint)
+        raise CheckFailed(f"{where}{what} has shape {got.shape}, expected {expected.shape}"
+                          + (f"\n{why}" if why else ""), hint)
     if not np.isfinite(got).all():
         bad = np.argwhere(~np.isfinite(got))[0]
-        raise CheckFailed(f"{what} contains {got[tuple(bad)]} at index {_index(bad)}{where} "
-                          f"(expected {expected[tuple(bad)]:.6g}): a division by zero, or the "
+        raise CheckFailed(f"{where}{what} contains {got[tuple(bad)]} at index {_index(bad)} "
+                          f"(expected {expected[tuple(bad)]:.6g})\na division by zero, or the "
                           "log/exp of something out of range?", hint)
     if _close(got, expected):
         return got
     error = np.abs(got - expected)
     wrong = error > ATOL + RTOL * np.abs(expected)
     worst = np.unravel_index(np.argmax(error), got.shape) if got.ndim else ()
-    message = (f"{what} is wrong{where}: {int(wrong.sum())} of {got.size} elements differ; "
-               f"worst at index {_index(worst)}: expected {expected[worst]:.6g}, "
-               f"got {got[worst]:.6g}")
+    if got.size == 1:
+        message = f"{where}{what} is wrong: expected {expected[worst]:.6g}, got {got[worst]:.6g}"
+    else:
+        message = (f"{where}{what} is wrong: {int(wrong.sum())} of {got.size} elements differ; "
+                   f"worst at index {_index(worst)}: expected {expected[worst]:.6g}, "
+                   f"got {got[worst]:.6g}")
     named = [text for text, variant in (variants or {}).items()
              if np.shape(variant) == got.shape and _close(got, np.asarray(variant, np.float64))]
     if named:
-        message += f"\n  this is exactly what you get when {named[0]}"
-    else:
-        message += "".join(f"\n  {text}" for text in _value_diagnoses(got, expected))
+        message += f"\nthis is exactly what you get when {named[0]}"
+    elif got.size > 1:
+        message += "".join(f"\n{text}" for text in _value_diagnoses(got, expected))
     raise CheckFailed(message, hint)

@@ -196,7 +196,7 @@ def check_gelu(module, rng):
         def known(g):
             cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
             pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-            return {"x": {"dx = grad ⊙ Φ(x) (the x φ(x) term is missing: x itself depends on x)":
+            return {"x": {"dx = grad ⊙ Φ(x) (the x φ(x) term is missing: by the product rule, d[x Φ(x)]/dx = Φ(x) + x Φ'(x))":
                           g * cdf,
                           "dx = grad ⊙ x φ(x) (the Φ(x) term is missing)": g * x * pdf,
                           "φ lacks its 1/√(2π)": g * (cdf + x * np.exp(-x * x / 2)),

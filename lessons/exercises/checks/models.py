@@ -280,7 +280,8 @@ def check_brevity_penalty(module, rng):
 def check_bleu(module, rng):
     fn = need(module, "bleu")
     hint = ("BLEU = BP · exp(Σ_n (1/4) log p_n), p_n = matched_n / total_n for n = 1..4; 0 when "
-            "some p_n is 0")
+            "some p_n is 0. bleu calls your modified_precision and brevity_penalty: if they fail, "
+            "fix them first")
     pairs = [(ref, ref) for ref in [_sentence(rng, 6, 12)]]
     pairs += [(_perturbed(rng, ref), ref) for ref in (_sentence(rng, 9, 14) for _ in range(5))]
     pairs += [("a cat".split(), "a cat sat on the mat".split())]
