@@ -83,10 +83,27 @@ def read_index(readme=LESSONS_DIR / "README.md"):
     return rows
 
 
+def _promised_ids(cells):
+    """The bold ids (**C3**, **D1–D6**) after "FORMULAS id" in the lesson's first text cell."""
+    text = next((cell.source for cell in cells if cell.kind == "markdown"), "")
+    start = text.find("FORMULAS id")
+    if start < 0:
+        return []
+    bold = re.findall(r"\*\*([A-F]\d+(?:\s*[–—-]\s*[A-F]?\d+)?)\*\*", text[start:])
+    return parse_ids(" ".join(bold))
+
+
 def describe(path, index):
-    """A ``Lesson`` for the file ``path``, with ids and runtime from ``index`` (read_index)."""
-    heading = title(parse_cells(Path(path).read_text(encoding="utf-8")))
-    heading = re.sub(r"^Lesson\s+\d+\s*[—–:-]\s*", "", heading)
-    row = index.get(Path(path).name, {})
-    runtime = re.sub(r"\s*\(.*\)\s*$", "", row.get("runtime", ""))
-    return Lesson(Path(path).name[:2], Path(path), heading, tuple(row.get("ids", ())), runtime)
+    """A ``Lesson`` for the file ``path``, with ids and runtime from ``index`` (read_index).
+
+    A lesson not yet in the index gets the ids its promise names ("FORMULAS ids: **C3**")
+    and the runtime "(not in the index)".
+    """
+    cells = parse_cells(Path(path).read_text(encoding="utf-8"))
+    heading = re.sub(r"^Lesson\s+\d+\s*[—–:-]\s*", "", title(cells))
+    row = index.get(Path(path).name)
+    if row is None:
+        return Lesson(Path(path).name[:2], Path(path), heading, tuple(_promised_ids(cells)),
+                      "(not in the index)")
+    runtime = re.sub(r"\s*\(.*\)\s*$", "", row["runtime"])
+    return Lesson(Path(path).name[:2], Path(path), heading, tuple(row["ids"]), runtime)

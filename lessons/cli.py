@@ -51,7 +51,7 @@ def _list(directory):
     width = max([len(lesson.title) for lesson in lessons] + [5])
     print(f"{'#':<3} {'title':<{width}}  {'FORMULAS ids':<22} runtime")
     for lesson in lessons:
-        ids = ", ".join(lesson.ids) or "(not in the index)"
+        ids = ", ".join(lesson.ids) or "—"
         print(f"{lesson.number:<3} {lesson.title:<{width}}  {ids:<22} {lesson.runtime}")
     return 0
 

@@ -1,4 +1,6 @@
-"""Exercise 02 — the backward of softmax (lesson 06; FORMULAS C3).
+"""Exercise 02 — the backward of softmax.
+
+Taught in lesson 06; FORMULAS C3.
 
 Task: write ``Softmax.backward``. The forward is given: softmax over the last axis,
 

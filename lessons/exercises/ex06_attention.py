@@ -1,4 +1,6 @@
-"""Exercise 06 — scaled dot-product attention, with a causal mask (lesson 06; FORMULAS C3).
+"""Exercise 06 — scaled dot-product attention, with a causal mask.
+
+Taught in lesson 06; FORMULAS C3.
 
 Task: write ``scaled_dot_product_attention(q, k, v, causal=False)`` with minigrad ops, so that
 gradients flow back to q, k and v:

@@ -1,4 +1,6 @@
-"""Exercise 07 — splitting the channels into heads, and merging them back (lesson 07; FORMULAS C3).
+"""Exercise 07 — splitting the channels into heads, and merging them back.
+
+Taught in lesson 07; FORMULAS C3.
 
 Task: write ``split_heads(x, n_head)`` and ``merge_heads(y)``. Multi-head attention cuts each
 C-wide vector into H heads of width D = C / H: head h gets the D consecutive channels

@@ -1,4 +1,6 @@
-"""Exercise 09 — BLEU: clipped n-gram precisions and the brevity penalty (lesson 16; FORMULAS F1).
+"""Exercise 09 — BLEU: clipped n-gram precisions and the brevity penalty.
+
+Taught in lesson 16; FORMULAS F1.
 
 Task: write the three functions below for one hypothesis (a list of tokens) and one reference.
 

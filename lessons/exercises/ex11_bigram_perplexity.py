@@ -1,4 +1,6 @@
-"""Exercise 11 — a bigram language model and its perplexity (lesson 03; FORMULAS A1, F1).
+"""Exercise 11 — a bigram language model and its perplexity.
+
+Taught in lesson 03; FORMULAS A1, F1.
 
 Task: a language model gives P(x_t | x_<t); a bigram model looks only at the previous token,
 P(x_t | x_{t−1}). Write:

@@ -29,7 +29,7 @@ EXERCISES = (
              (("Softmax.backward", g.check_softmax),)),
     Exercise("ex03", "ex03_cross_entropy_backward", "cross-entropy (from logits) backward",
              "03_language_model", (("CrossEntropy.backward", g.check_cross_entropy),)),
-    Exercise("ex04", "ex04_layer_norm_backward", "layer-norm backward", "09_feed_forward",
+    Exercise("ex04", "ex04_layer_norm_backward", "layer-norm backward", "11_encoder_decoder",
              (("LayerNorm.backward", g.check_layer_norm),)),
     Exercise("ex05", "ex05_positional_encoding", "sinusoidal positional encoding",
              "08_positional_encoding",

@@ -1,4 +1,6 @@
-"""Reference solution of exercise 01 — the backward of Mul, Div and Pow, with broadcasting (lessons 01 and 02).
+"""Reference solution of exercise 01 — the backward of Mul, Div and Pow, with broadcasting.
+
+Taught in lessons 01 and 02.
 
 Task: write ``backward`` for the three ops below. Each ``forward`` is given; it works on NumPy
 arrays and broadcasts as NumPy does. ``backward(ctx, grad)`` receives ``grad`` = dL/dy (the

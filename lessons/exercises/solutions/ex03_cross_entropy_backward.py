@@ -1,4 +1,6 @@
-"""Reference solution of exercise 03 — the backward of cross-entropy from logits (lessons 03 and 12; FORMULAS B4).
+"""Reference solution of exercise 03 — the backward of cross-entropy from logits.
+
+Taught in lessons 03 and 12; FORMULAS B4.
 
 Task: write ``CrossEntropy.backward``. The forward is given: the mean over M rows of the
 negative log-probability that softmax gives the right class,

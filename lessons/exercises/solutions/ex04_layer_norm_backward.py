@@ -1,4 +1,6 @@
-"""Reference solution of exercise 04 — the backward of layer normalization (lesson 09; the Transformer's LayerNorm).
+"""Reference solution of exercise 04 — the backward of layer normalization.
+
+Taught in lesson 11: every Transformer block has two layer norms.
 
 Task: write ``LayerNorm.backward``. The forward is given: normalise each row (the last axis,
 C features) to mean 0 and variance 1, then scale and shift,

@@ -1,4 +1,6 @@
-"""Reference solution of exercise 05 — the sinusoidal positional encoding (lesson 08; FORMULAS C4).
+"""Reference solution of exercise 05 — the sinusoidal positional encoding.
+
+Taught in lesson 08; FORMULAS C4.
 
 Task: write ``sinusoidal_positional_encoding(max_len, d_model)``, the (max_len, d_model) table
 that the Transformer adds to its token embeddings (E + P), one row per position:

@@ -1,4 +1,6 @@
-"""Reference solution of exercise 08 — one step of the Adam optimizer (lessons 01 and 12; FORMULAS B4).
+"""Reference solution of exercise 08 — one step of the Adam optimizer.
+
+Taught in lessons 01 and 12; FORMULAS B4.
 
 Task: write ``adam_step``, which returns the new parameter and the new moment estimates after
 step t (t = 1, 2, ...), given the gradient g of this step:

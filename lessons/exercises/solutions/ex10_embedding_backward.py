@@ -1,4 +1,6 @@
-"""Reference solution of exercise 10 — the backward of an embedding lookup: a scatter-add (lesson 05; FORMULAS C2).
+"""Reference solution of exercise 10 — the backward of an embedding lookup: a scatter-add.
+
+Taught in lesson 05; FORMULAS C2.
 
 Task: write ``Embedding.backward``. The forward is given: row idx[...] of the table,
 

@@ -1,4 +1,6 @@
-"""Reference solution of exercise 12 — the backward of GELU, the activation of GPT and BERT (lesson 09; FORMULAS C5).
+"""Reference solution of exercise 12 — the backward of GELU, the activation of GPT and BERT.
+
+Taught in lesson 09; FORMULAS C5.
 
 Task: write ``GELU.backward``. The forward is given:
 
