@@ -104,6 +104,28 @@ class WordPieceTokenizer:
                     options[key] = config[key]
         return cls.from_vocab_file(os.path.join(directory, "vocab.txt"), **options)
 
+    def save(self, directory):
+        """Write ``directory/vocab.txt`` and ``directory/tokenizer_config.json`` (BERT's layout,
+        readable by ``from_pretrained`` here and by Hugging Face's ``BertTokenizer``)."""
+        directory = os.fspath(directory)
+        ids = sorted(self.ids_to_tokens)
+        if ids != list(range(len(ids))):
+            raise TokenizerError("WordPieceTokenizer.save: vocab.txt numbers tokens by line, so "
+                                 f"the ids must be 0..{len(ids) - 1} without gaps")
+        if any("\n" in t or "\r" in t for t in self.vocab):
+            raise TokenizerError("WordPieceTokenizer.save: a token contains a line break, "
+                                 "which vocab.txt cannot hold")
+        config = {"tokenizer_class": "BertTokenizer", "do_lower_case": self.do_lower_case,
+                  "strip_accents": self.strip_accents,
+                  "tokenize_chinese_chars": self.tokenize_chinese_chars,
+                  "model_max_length": self.model_max_length,
+                  **{f"{t[1:-1].lower()}_token": t for t in self.special_tokens}}
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(self.ids_to_tokens[i] + "\n" for i in ids))
+        with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f, ensure_ascii=False, indent=2)
+
     @property
     def vocab_size(self):
         return len(self.vocab)
