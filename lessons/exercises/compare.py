@@ -53,12 +53,11 @@ def _shape_diagnosis(got, expected, out_shape):
             summed = unbroadcast(got, expected.shape)
         except ValueError:
             summed = None
-        fix = ("sum it over the axes that broadcasting added or stretched "
-               "(minigrad.broadcast.unbroadcast(grad, shape))")
         right = ("; summed, your values would be right" if summed is not None
                  and _close(summed, expected) else "")
-        return (f"it has the output's shape {got.shape}: this input was broadcast to "
-                f"{got.shape}, so {fix} to get back {expected.shape}{right}")
+        return (f"it has the output's shape: this input was broadcast to {got.shape}, so its "
+                f"gradient must be summed over the broadcast axes back to {expected.shape} "
+                f"(minigrad.broadcast.unbroadcast(grad, {expected.shape})){right}")
     if got.shape == expected.shape[::-1] and got.ndim > 1:
         return "the shape is reversed: a transpose too many (or too few)?"
     if got.size == expected.size:

@@ -163,7 +163,7 @@ _MARK = {PASSED: "✓", FAILED: "✗", NOT_STARTED: "·"}
 def format_report(report):
     """The report of one exercise, as printed by ``python -m lessons check exNN``."""
     e = report.exercise
-    lines = [f"{e.id} — {e.title} (taught in lesson {e.lesson})", f"  file: {report.path}", ""]
+    lines = [f"{e.id} — {e.title} (lesson {e.lesson}.py)", f"  file: {report.path}", ""]
     for part in report.parts:
         if part.status == NOT_STARTED:
             lines.append(f"  {_MARK[part.status]} {part.name}: not started yet "

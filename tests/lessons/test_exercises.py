@@ -38,7 +38,7 @@ def test_reference_solution_passes(exercise_id, seed):
 # (exercise, text in the solution, the planted mistake, words the message must contain)
 PLANTED = [
     ("ex01", "return unbroadcast(grad * b, np.shape(a)), unbroadcast(grad * a, np.shape(b))",
-     "return grad * b, grad * a", ["Mul.backward", "the gradient for b", "summed back"]),
+     "return grad * b, grad * a", ["Mul.backward", "the gradient for b", "summed over the broadcast axes"]),
     ("ex01", "db = -grad * a / (b * b)", "db = grad * a / (b * b)",
      ["Div.backward", "the minus sign is missing"]),
     ("ex01", "db = grad * y * np.log(a)", "db = grad * y", ["Pow.backward", "log a"]),
@@ -51,7 +51,8 @@ PLANTED = [
     ("ex04", "\n              - x_hat * (d_xhat * x_hat).mean(axis=-1, keepdims=True)) / sigma",
      ") / sigma", ["the gradient for x", "x̂ ⊙ mean(dx̂ ⊙ x̂) term is missing"]),
     ("ex04", "(grad * x_hat).sum(axis=batch)", "grad * x_hat",
-     ["the gradient for weight", "shape", "summed back"]),
+     ["the gradient for weight", "has shape (3, 5), expected (5,)",
+      "summed over the broadcast axes", "your values would be right"]),
     ("ex05", "pe[:, 0::2] = np.sin(angle)\n    pe[:, 1::2] = np.cos(angle)",
      "pe[:, 0::2] = np.cos(angle)\n    pe[:, 1::2] = np.sin(angle)", ["sin and cos are swapped"]),
     ("ex05", "pos = np.arange(max_len)[:, None]", "pos = np.arange(1, max_len + 1)[:, None]",
