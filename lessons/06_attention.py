@@ -327,7 +327,8 @@ print("plot saved to", os.path.join(OUT, "attention.png"))
 #    \sqrt{d_k})$, $O = H (E W_V)$ — the smallest change that uses $K$ and $V$ and defines $O$ —
 #    and check that it is exactly section 2.
 #
-# Exercise: `python -m lessons check ex06` — write attention's forward pass yourself.
+# Exercises: `python -m lessons check ex06` — write attention (with a causal mask) from
+# minigrad ops yourself; `python -m lessons check ex02` — the backward of softmax.
 #
 # ## What's next
 #

@@ -346,7 +346,7 @@ print("plot saved to", os.path.join(OUT, "positional_encoding.png"))
 # 3. Replace the sum $E + P$ by a concatenation $[E, P]$ (width $2C$): what changes in the
 #    model's shapes, and what does the article's $h \ne d$ become then?
 #
-# Exercise: `python -m lessons check ex08` — compute the sinusoidal table yourself.
+# Exercise: `python -m lessons check ex05` — compute the sinusoidal table yourself.
 #
 # ## What's next
 #
