@@ -18,7 +18,7 @@ the checkpoint lacks keeps its random initialisation (fine-tuning starts that wa
 
 >>> import tempfile, minigrad as mg
 >>> from transformer.bert import BertConfig, BertModel
->>> mg.manual_seed(0)
+>>> _ = mg.manual_seed(0)
 >>> tiny = BertModel(BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=1,
 ...                             num_attention_heads=2, intermediate_size=8))
 >>> folder = tempfile.mkdtemp()
