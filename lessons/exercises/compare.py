@@ -79,9 +79,10 @@ def _value_diagnoses(got, expected):
             if (ratio.flat[0] != 0 and np.allclose(ratio, ratio.flat[0], rtol=1e-4)
                     and _close(got, ratio.flat[0] * expected)):
                 k = float(ratio.flat[0])
-                found.append(f"your result is {k:.6g} × the expected one everywhere: a wrong "
-                             f"scale factor (1/{1 / k:.6g} = {k:.6g}; a missing or extra "
-                             "division by a size, √d, or 2?)")
+                inverse = f" (= 1/{1 / k:.6g})" if abs(k) < 1 else ""
+                found.append(f"your result is {k:.6g}{inverse} × the expected one everywhere: "
+                             "a wrong scale factor (a missing or extra division by a size, "
+                             "√d, or 2?)")
     if got.ndim >= 2 and got.shape[-1] == got.shape[-2] and _close(np.swapaxes(got, -1, -2), expected):
         found.append("your result is the transpose of the expected one (last two axes swapped)")
     for axis in range(got.ndim):

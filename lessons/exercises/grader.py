@@ -109,7 +109,11 @@ def describe_exception(error, path):
     line, source, function = frame
     inside = "your code" if traceback.extract_tb(error.__traceback__)[-1].filename == str(path) \
         else "a call made by your code"
-    return f"{inside} raised {kind}\n  at {path.name}, line {line}, in {function}: {source}"
+    tip = ""
+    if "could not be broadcast" in str(error):
+        tip = ("\n  print the shapes: a sum or mean without keepdims=True drops the axis it "
+               "reduces, so (B, n) − (B,) no longer lines up")
+    return f"{inside} raised {kind}\n  at {path.name}, line {line}, in {function}: {source}{tip}"
 
 
 def _load(path, exercise):

@@ -61,6 +61,8 @@ PLANTED = [
      ["not divided by √D"]),
     ("ex06", "np.triu(np.ones((t, t), dtype=bool), k=1)", "np.tril(np.ones((t, t), dtype=bool), k=-1)",
      ["causal=True", "the wrong triangle"]),
+    ("ex06", "np.triu(np.ones((t, t), dtype=bool), k=1)", "np.triu(np.ones((t, t), dtype=bool), k=0)",
+     ["contains nan", "every key of some query is masked"]),
     ("ex06", "return weights @ v", "return mg.tensor((weights @ v).numpy())",
      ["not connected to the graph"]),
     ("ex07", "x.reshape(b, t, n_head, c // n_head).transpose(1, 2)",
@@ -73,11 +75,13 @@ PLANTED = [
      ["inf", "division by zero"]),
     ("ex09", "sum((hyp & ngrams(reference)).values())",
      "sum(c for g, c in hyp.items() if g in ngrams(reference))", ["not clipped"]),
+    ("ex09", "sum(hyp.values())", "len(hypothesis) - n", ["your total is off by one"]),
     ("ex09", "math.exp(1 - r / c)", "math.exp(1 - c / r)", ["r and c are swapped"]),
     ("ex10", "np.add.at(d_weight, idx, grad)", "d_weight[idx] += grad",
      ["dW[idx] += grad", "keep only one contribution"]),
     ("ex11", "np.add.at(counts, (tokens[:-1], tokens[1:]), 1)",
      "np.add.at(counts, (tokens[:-2], tokens[1:-1]), 1)", ["the last pair"]),
+    ("ex11", "+ alpha * vocab_size)", "+ alpha)", ["sums to", "not 1"]),
     ("ex11", "float(np.exp(-log_p.mean()))", "float(np.exp(-log_p.sum() / len(tokens)))",
      ["N tokens instead of N − 1"]),
     ("ex12", "return grad * (cdf + x * pdf)", "return grad * cdf", ["x φ(x) term is missing"]),
@@ -113,6 +117,12 @@ def test_an_exception_in_student_code_names_the_line(tmp_path):
     line = path.read_text().splitlines().index("        1 / 0") + 1
     assert "ZeroDivisionError" in text and f"line {line}" in text and "1 / 0" in text
     assert "Traceback" not in text
+
+
+def test_a_broadcasting_error_gets_a_tip(tmp_path):
+    path = _planted(tmp_path, "ex02", "(grad * y).sum(axis=-1, keepdims=True)", "(grad * y).sum(axis=-1)")
+    text = format_report(grade("ex02", path=path, seed=0))
+    assert "ValueError" in text and "keepdims=True" in text
 
 
 def test_a_syntax_error_is_reported_not_raised(tmp_path):

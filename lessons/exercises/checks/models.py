@@ -88,7 +88,15 @@ def check_attention(module, rng):
             variants["no causal mask is applied"] = _attention(q, k, v, 1 / math.sqrt(d), False)
             variants["the mask hides the past instead of the future (the wrong triangle)"] = \
                 _attention(q, k, v, 1 / math.sqrt(d), True, hide="past")
-        expect_close("the output", got, expected.numpy(), case, hint, variants)
+        try:
+            expect_close("the output", got, expected.numpy(), case, hint, variants)
+        except CheckFailed as failure:
+            if causal and np.isnan(as_array("the output", got)).any():
+                raise CheckFailed(f"{failure}\nin attention, a NaN comes from a row of scores "
+                                  "that is all −inf: every key of some query is masked. Query i "
+                                  "must always see key i (np.triu(..., k=1) keeps the diagonal)",
+                                  hint) from None
+            raise
         if not isinstance(got, Tensor) or not got.requires_grad:
             raise CheckFailed(f"the output for {case} is right but not connected to the graph "
                               "(no gradient can reach q, k, v): build it from minigrad ops on the "
@@ -253,7 +261,10 @@ def check_modified_precision(module, rng):
             grams = lambda s: [tuple(s[i:i + n]) for i in range(len(s) - n + 1)]  # noqa: E731
             unclipped = sum(1 for gram in grams(hyp) if gram in set(grams(ref)))
             why = ""
-            if got[0] == unclipped != expected[0]:
+            if abs(got[1] - expected[1]) == 1:
+                why = (f"\n  your total is off by one: {len(hyp)} tokens hold "
+                       f"{len(hyp)} − n + 1 = {expected[1]} n-grams of length n = {n}")
+            elif got[0] == unclipped != expected[0]:
                 why = ("\n  your matched count is not clipped: an n-gram repeated in the "
                        "hypothesis counts only as often as it occurs in the reference")
             elif got[1] == len(grams(ref)) != expected[1]:
@@ -325,9 +336,21 @@ def check_bigram_probabilities(module, rng):
                     "(that is P(a, b), not P(b | a))": (counts + alpha) / (counts.sum() + alpha * v * v),
                     "the last pair (tokens[N−2], tokens[N−1]) is not counted":
                     (short + alpha) / (short.sum(1, keepdims=True) + alpha * v)}
+        variants["each column is normalised (axis=0), not each row: P[a, :] is the "
+                 "distribution of the token after a"] = \
+            (counts + alpha) / (counts.sum(0, keepdims=True) + alpha * v)
         got = fn(tokens, v, alpha=alpha)
-        expect_close("P", got, expected, f"{len(tokens)} tokens, V={v}, alpha={alpha}", hint,
-                     variants)
+        try:
+            expect_close("P", got, expected, f"{len(tokens)} tokens, V={v}, alpha={alpha}",
+                         hint, variants)
+        except CheckFailed as failure:
+            rows = as_array("P", got).sum(axis=-1)
+            if "exactly" in str(failure) or np.shape(rows) != (v,) or np.allclose(rows, 1):
+                raise
+            a = int(np.argmax(np.abs(rows - 1)))
+            raise CheckFailed(f"{failure}\nrow {a} of P sums to {rows[a]:.6g}, not 1: each row "
+                              "must be a probability distribution over the next token",
+                              hint) from None
 
 
 def check_perplexity(module, rng):
