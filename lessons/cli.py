@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lessons.catalog import LESSONS_DIR, LessonNotFound, describe, find_lesson, find_lessons, read_index
+from lessons.catalog import (LESSONS_DIR, LessonNotFound, describe, find_lesson, find_lessons,
+                             read_index)
 
 __all__ = ["main"]
 
@@ -38,7 +39,8 @@ def _parser():
     check.add_argument("exercise", help="e.g. ex05, or 'all'")
     check.add_argument("--solution", action="store_true",
                        help="grade the reference solution instead of your file")
-    check.add_argument("--file", type=Path, help="grade this file instead of lessons/exercises/exNN_*.py")
+    check.add_argument("--file", type=Path,
+                       help="grade this file instead of lessons/exercises/exNN_*.py")
     check.add_argument("--seed", type=int,
                        help="draw the random inputs from this seed (default: new ones each run)")
     return parser

@@ -25,7 +25,8 @@ class CheckFailed(AssertionError):
 
 
 def _index(index):
-    return "(" + ", ".join(str(int(i)) for i in index) + ")" if len(index) != 1 else f"({int(index[0])},)"
+    """(1, 2) as '(1, 2)', (3,) as '(3,)', () as '()'."""
+    return str(tuple(int(i) for i in index))
 
 
 def as_array(what, value, case=""):

@@ -43,7 +43,8 @@ class Mul(mg.Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        raise NotImplementedError("Mul.backward: return (da, db)")  # your code here
+        # Your code here, in place of the line below.
+        raise NotImplementedError("Mul.backward: return (da, db)")
 
 
 class Div(mg.Function):
@@ -57,7 +58,8 @@ class Div(mg.Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        raise NotImplementedError("Div.backward: return (da, db)")  # your code here
+        # Your code here, in place of the line below.
+        raise NotImplementedError("Div.backward: return (da, db)")
 
 
 class Pow(mg.Function):
@@ -72,4 +74,5 @@ class Pow(mg.Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
-        raise NotImplementedError("Pow.backward: return (da, db)")  # your code here
+        # Your code here, in place of the line below.
+        raise NotImplementedError("Pow.backward: return (da, db)")

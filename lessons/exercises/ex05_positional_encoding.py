@@ -26,4 +26,5 @@ import numpy as np
 
 def sinusoidal_positional_encoding(max_len, d_model):
     """The (max_len, d_model) sinusoidal table: PE[pos, 2i] = sin, PE[pos, 2i+1] = cos."""
-    raise NotImplementedError("sinusoidal_positional_encoding: return the (max_len, d_model) table")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("sinusoidal_positional_encoding: return the (max_len, d_model) table")

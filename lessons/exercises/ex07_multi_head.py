@@ -23,9 +23,11 @@ Check your work:
 
 def split_heads(x, n_head):
     """(B, T, C) -> (B, H, T, D), D = C / n_head."""
-    raise NotImplementedError("split_heads: return the (B, H, T, D) Tensor")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("split_heads: return the (B, H, T, D) Tensor")
 
 
 def merge_heads(y):
     """(B, H, T, D) -> (B, T, C), C = H · D: the heads concatenated along the channels."""
-    raise NotImplementedError("merge_heads: return the (B, T, C) Tensor")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("merge_heads: return the (B, T, C) Tensor")

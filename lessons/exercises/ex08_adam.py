@@ -27,4 +27,5 @@ import numpy as np
 
 def adam_step(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """One Adam step; returns (new param, new m, new v)."""
-    raise NotImplementedError("adam_step: return (param, m, v)")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("adam_step: return (param, m, v)")

@@ -32,14 +32,18 @@ from collections import Counter
 
 def modified_precision(hypothesis, reference, n):
     """(matched, total): the clipped n-gram matches of hypothesis in reference, and its n-grams."""
-    raise NotImplementedError("modified_precision: return (matched, total)")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("modified_precision: return (matched, total)")
 
 
 def brevity_penalty(c, r):
-    """1 if the hypothesis (length c) is at least as long as the reference (length r), else exp(1 − r/c)."""
-    raise NotImplementedError("brevity_penalty: return the penalty")  # your code here
+    """1 if the hypothesis (length c) is as long as the reference (length r) or longer, else
+    exp(1 − r/c)."""
+    # Your code here, in place of the line below.
+    raise NotImplementedError("brevity_penalty: return the penalty")
 
 
 def bleu(hypothesis, reference, max_n=4):
     """BP · geometric mean of p_1..p_max_n, in 0..1 (0 when some p_n is 0)."""
-    raise NotImplementedError("bleu: return the score in 0..1")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("bleu: return the score in 0..1")

@@ -37,4 +37,5 @@ class Embedding(mg.Function):
     @staticmethod
     def backward(ctx, grad):
         (idx,) = ctx.saved_tensors
-        raise NotImplementedError("Embedding.backward: return (dW, None)")  # your code here
+        # Your code here, in place of the line below.
+        raise NotImplementedError("Embedding.backward: return (dW, None)")

@@ -32,9 +32,11 @@ import numpy as np
 
 def bigram_probabilities(tokens, vocab_size, alpha=1.0):
     """P[a, b] = P(next = b | previous = a), add-α smoothed; a (V, V) array, rows sum to 1."""
-    raise NotImplementedError("bigram_probabilities: return the (V, V) array P")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("bigram_probabilities: return the (V, V) array P")
 
 
 def perplexity(probabilities, tokens):
     """exp(mean over t = 1..N−1 of −log P[tokens[t−1], tokens[t]])."""
-    raise NotImplementedError("perplexity: return a float")  # your code here
+    # Your code here, in place of the line below.
+    raise NotImplementedError("perplexity: return a float")

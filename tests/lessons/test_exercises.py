@@ -38,7 +38,8 @@ def test_reference_solution_passes(exercise_id, seed):
 # (exercise, text in the solution, the planted mistake, words the message must contain)
 PLANTED = [
     ("ex01", "return unbroadcast(grad * b, np.shape(a)), unbroadcast(grad * a, np.shape(b))",
-     "return grad * b, grad * a", ["Mul.backward", "the gradient for b", "summed over the broadcast axes"]),
+     "return grad * b, grad * a",
+     ["Mul.backward", "the gradient for b", "summed over the broadcast axes"]),
     ("ex01", "db = -grad * a / (b * b)", "db = grad * a / (b * b)",
      ["Div.backward", "the minus sign is missing"]),
     ("ex01", "db = grad * y * np.log(a)", "db = grad * y", ["Pow.backward", "log a"]),
@@ -112,7 +113,8 @@ def test_every_exercise_has_a_planted_mistake():
 
 
 def test_an_exception_in_student_code_names_the_line(tmp_path):
-    path = _planted(tmp_path, "ex02", "(y,) = ctx.saved_tensors", "(y,) = ctx.saved_tensors\n        1 / 0")
+    path = _planted(tmp_path, "ex02", "(y,) = ctx.saved_tensors",
+                    "(y,) = ctx.saved_tensors\n        1 / 0")
     text = format_report(grade("ex02", path=path, seed=0))
     line = path.read_text().splitlines().index("        1 / 0") + 1
     assert "ZeroDivisionError" in text and f"line {line}" in text and "1 / 0" in text
@@ -120,7 +122,8 @@ def test_an_exception_in_student_code_names_the_line(tmp_path):
 
 
 def test_a_broadcasting_error_gets_a_tip(tmp_path):
-    path = _planted(tmp_path, "ex02", "(grad * y).sum(axis=-1, keepdims=True)", "(grad * y).sum(axis=-1)")
+    path = _planted(tmp_path, "ex02", "(grad * y).sum(axis=-1, keepdims=True)",
+                    "(grad * y).sum(axis=-1)")
     text = format_report(grade("ex02", path=path, seed=0))
     assert "ValueError" in text and "keepdims=True" in text
 

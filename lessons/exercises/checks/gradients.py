@@ -70,7 +70,8 @@ check_pow = _binary(
                            "da = grad ⊙ a^(b−1) (the factor b is missing)":
                            _sum_to(a)(g * a ** (b - 1))},
                      "b": {"db = grad ⊙ a^b (the factor log a is missing)": _sum_to(b)(g * a**b),
-                           "db = grad ⊙ b ⊙ a^(b−1) (that is da's formula; d(a^b)/db = a^b log a)":
+                           "db = grad ⊙ b ⊙ a^(b−1) (that is da's formula; "
+                           "d(a^b)/db = a^b log a)":
                            _sum_to(b)(g * b * a ** (b - 1))}})
 
 
@@ -196,7 +197,8 @@ def check_gelu(module, rng):
         def known(g):
             cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
             pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-            return {"x": {"dx = grad ⊙ Φ(x) (the x φ(x) term is missing: by the product rule, d[x Φ(x)]/dx = Φ(x) + x Φ'(x))":
+            return {"x": {"dx = grad ⊙ Φ(x) (the x φ(x) term is missing: by the product "
+                          "rule, d[x Φ(x)]/dx = Φ(x) + x Φ'(x))":
                           g * cdf,
                           "dx = grad ⊙ x φ(x) (the Φ(x) term is missing)": g * x * pdf,
                           "φ lacks its 1/√(2π)": g * (cdf + x * np.exp(-x * x / 2)),

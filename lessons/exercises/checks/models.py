@@ -333,7 +333,8 @@ def check_bigram_probabilities(module, rng):
         variants = {"α is added to the counts but not α V to the row totals (rows no longer sum "
                     "to 1)": (counts + alpha) / counts.sum(1, keepdims=True).clip(1e-300),
                     "every count is divided by the number of all pairs, not by its row's total "
-                    "(that is P(a, b), not P(b | a))": (counts + alpha) / (counts.sum() + alpha * v * v),
+                    "(that is P(a, b), not P(b | a))":
+                    (counts + alpha) / (counts.sum() + alpha * v * v),
                     "the last pair (tokens[N−2], tokens[N−1]) is not counted":
                     (short + alpha) / (short.sum(1, keepdims=True) + alpha * v)}
         variants["each column is normalised (axis=0), not each row: P[a, :] is the "

@@ -13,7 +13,7 @@ Shapes: q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv); the leading dims (batch
 the same for all three. With ``causal=True`` (then Tq = Tk = T), query i may look only at keys
 j ≤ i: the scores above the diagonal become −∞ before the softmax, so their weights are 0.
 
-Hint: ``k.transpose(-2, -1)`` is Kᵀ; ``q @ kt`` a batched matrix product;
+Hint: ``q @ k.transpose(-2, -1)`` is Q Kᵀ, a batched matrix product;
 ``scores.masked_fill(mask, float("-inf"))`` writes −∞ where the bool ``mask`` is True, and
 ``np.triu(np.ones((T, T), dtype=bool), k=1)`` is True exactly above the diagonal;
 ``mg.softmax(scores, dim=-1)`` normalises over the keys. Do not go through ``.numpy()``: the

@@ -40,7 +40,8 @@ def modified_precision(hypothesis, reference, n):
 
 
 def brevity_penalty(c, r):
-    """1 if the hypothesis (length c) is at least as long as the reference (length r), else exp(1 − r/c)."""
+    """1 if the hypothesis (length c) is as long as the reference (length r) or longer, else
+    exp(1 − r/c)."""
     return 1.0 if c >= r else math.exp(1 - r / c)
 
 

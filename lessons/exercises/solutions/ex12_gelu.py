@@ -11,7 +11,7 @@ to ReLU for large |x|, smooth around 0.
 
 Formula (the product rule: x is a factor, and Φ depends on x too):
 
-    dx = grad ⊙ (Φ(x) + x φ(x)),      φ(x) = exp(−x²/2) / √(2π)          the normal's density
+    dx = grad ⊙ (Φ(x) + x φ(x)),      φ(x) = exp(−x²/2) / √(2π)   (the normal density)
 
 Shapes: x, grad, dx all the same shape (...).
 
