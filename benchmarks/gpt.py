@@ -1,12 +1,17 @@
 """GPT-mini training step: minigrad vs PyTorch eager, tokens per second and peak memory.
 
     python -m benchmarks.gpt [--threads 1] [--steps 10] [--rounds 3] [--kernels auto]
+                             [--malloc tuned]
 
 The model (until ``transformer/`` has its GPT): token + learned position embeddings, 4 pre-LN
 blocks (causal self-attention with 4 heads, MLP 128 -> 512 -> 128 with GELU), a final layer
 norm and a head tied to the token embedding; vocab 256, context 128, batch 16; AdamW, lr 3e-4.
 Each framework runs in its own process (so peak RSS is its own), alternating, ``--rounds`` times;
 a process times ``--steps`` steps after 2 warm-up steps and reports the median step.
+Both processes run under the same glibc malloc settings: ``--malloc tuned`` (the default) gives
+both the thresholds that ``import minigrad`` sets for itself (``minigrad.MALLOC_SETTINGS``,
+through glibc's MALLOC_*_ variables, which PyTorch's CPU allocator obeys too); ``--malloc
+default`` runs both with glibc's defaults (MINIGRAD_TUNE_MALLOC=0).
 """
 import argparse
 import json
@@ -90,8 +95,19 @@ def training_step(framework, kernels):
     return step, sum(p.numel() for p in model.parameters())
 
 
+def malloc_environment(setting):
+    """The environment that gives both frameworks the same glibc malloc thresholds."""
+    if setting == "default":
+        return {"MINIGRAD_TUNE_MALLOC": "0"}
+    import minigrad
+    settings = minigrad.MALLOC_SETTINGS
+    return {"MALLOC_MMAP_THRESHOLD_": str(settings["M_MMAP_THRESHOLD"]),
+            "MALLOC_TRIM_THRESHOLD_": str(settings["M_TRIM_THRESHOLD"])}
+
+
 def worker(framework, steps, threads, kernels):
     """Run in a child process: time ``steps`` steps, print one JSON line."""
+    import resource
     import time
     if framework == "torch":
         import torch
@@ -103,14 +119,16 @@ def worker(framework, steps, threads, kernels):
     for _ in range(2):
         step()
     times = []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     tokens = CONFIG["batch"] * CONFIG["context"]
     print(json.dumps({"framework": framework, "params": n_params,
                       "tokens_per_s": tokens / statistics.median(times),
-                      "peak_rss_mb": _peak_rss_mb()}))
+                      "peak_rss_mb": _peak_rss_mb(), "page_faults_per_step": faults / steps}))
 
 
 def main():
@@ -119,6 +137,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kernels", default="auto", choices=["numpy", "numba", "auto"])
+    parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"])
     parser.add_argument("--worker", choices=["minigrad", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -130,8 +149,11 @@ def main():
     except ImportError:
         frameworks = ["minigrad"]
         print("(PyTorch is not installed: pip install torch==2.13.0 to add the peer)")
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+    env.update(OMP_NUM_THREADS=str(args.threads),
                OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    env.update(malloc_environment(args.malloc))
     results = {name: [] for name in frameworks}
     for _ in range(args.rounds):
         for name in frameworks:            # alternate, so drift in machine load hits both
@@ -141,14 +163,16 @@ def main():
                                  env=env, capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"\nGPT-mini training step ({CONFIG}), {args.threads} thread(s), kernels={args.kernels}, "
-          f"median of {args.rounds} processes × {args.steps} steps")
-    print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s}")
+          f"malloc={args.malloc}, median of {args.rounds} processes × {args.steps} steps")
+    print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s} "
+          f"{'page faults/step':>17s}")
     summary = {}
     for name, runs in results.items():
         tps = statistics.median(r["tokens_per_s"] for r in runs)
         rss = statistics.median(r["peak_rss_mb"] for r in runs)
+        faults = statistics.median(r["page_faults_per_step"] for r in runs)
         summary[name] = (tps, rss)
-        print(f"{name:10s} {runs[0]['params']:8d} {tps:9.0f} {rss:12.0f}")
+        print(f"{name:10s} {runs[0]['params']:8d} {tps:9.0f} {rss:12.0f} {faults:17.0f}")
     if "torch" in summary:
         (ours, our_rss), (theirs, their_rss) = summary["minigrad"], summary["torch"]
         print(f"minigrad / torch: {ours / theirs:.2f}× tokens/s, {our_rss / their_rss:.2f}× peak RSS")
