@@ -58,6 +58,7 @@ def _add_run_flags(parser, resume=True):
     parser.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-plots", action="store_true", help="write no plots")
     parser.add_argument("--threads", type=int, help="CPU threads (default: every core)")
     if resume:
         parser.add_argument("--resume", action="store_true",
@@ -149,19 +150,21 @@ def _dispatch(args):
     run_dir = _run_dir(args)
     progress = not args.no_progress and sys.stderr.isatty()
     if args.command == "demo":
-        demo(_config(DemoConfig, args, run_dir), run_dir, device=args.device, progress=progress)
+        demo(_config(DemoConfig, args, run_dir), run_dir, device=args.device, progress=progress,
+             plots=not args.no_plots)
         return 0
     if args.command == "pretrain":
         config = _config(pipeline.PretrainConfig, args, run_dir)
         _, _, result = pipeline.pretrain(config, run_dir, resume=args.resume,
-                                         device=args.device, progress=progress)
+                                         device=args.device, progress=progress,
+                                         plots=not args.no_plots)
         if result.interrupted:
             return _interrupted(args, run_dir, result.step)
         print(f"pretrained: {json.dumps(result.evals[-1])}\nrun folder: {run_dir}")
         return 0
     config = _config(pipeline.FinetuneConfig, args, run_dir)
     _, _, report = pipeline.finetune(config, run_dir, resume=args.resume, device=args.device,
-                                     progress=progress)
+                                     progress=progress, plots=not args.no_plots)
     if report["interrupted"]:
         return _interrupted(args, run_dir, report["step"])
     _print_metrics({k: v for k, v in report.items() if k not in ("interrupted", "step")})

@@ -40,7 +40,7 @@ class DemoConfig:
     seed: int = 0
 
 
-def demo(config, run_dir, *, device="cpu", progress=True, echo=print):
+def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True):
     """Run the demo into ``run_dir``; returns {"pretrained": report, "scratch": report|None}."""
     run = Run(run_dir)
     run.write_config({"command": "demo", **vars(config), "device": device})
@@ -51,30 +51,33 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print):
                          steps=config.steps, batch_size=config.batch_size, eval_every=every,
                          seed=config.seed)
     gpt, tokenizer, _ = pretrain(pre, run.file("pretrain"), device=device, progress=progress,
-                                 echo=echo)
+                                 echo=echo, plots=plots)
     ft = FinetuneConfig(task=config.task, init=run.file("pretrain"), max_len=config.block_size,
                         steps=config.finetune_steps, limit=config.limit,
                         eval_every=max(config.finetune_steps // 4, 1), seed=config.seed)
     echo(f"\n== 2. fine-tuning a {config.task} classifier from the pretrained GPT ==")
     reports = {}
     _, _, reports["pretrained"] = finetune(ft, run.file("finetune"), device=device,
-                                           progress=progress, echo=echo)
+                                           progress=progress, echo=echo, plots=plots)
     reports["scratch"] = None
     if config.scratch:
         echo("\n== 3. the same classifier from random weights ==")
         scratch = replace(ft, init="scratch", **{k: getattr(config, k) for k in
                                                  ("block_size", "n_layer", "n_head", "n_embd")})
         _, _, reports["scratch"] = finetune(scratch, run.file("scratch"), device=device,
-                                            progress=progress, echo=echo, tokenizer=tokenizer)
-    sample = "这本书写得很好，我很喜欢。"
-    ids = _encode(tokenizer, sample)[:config.block_size]
-    gpt.eval()
-    weights = attention_weights(gpt, ids, layer=0)
-    plots = [run.plot_attention(weights, [tokenizer.decode([i]) for i in ids],
-                                title="Pretrained GPT, layer 0: who attends to whom")]
-    if reports["scratch"] is not None:
-        plots.append(_plot_comparison(run))
-    summary = _summary(config, reports, run_dir, plots)
+                                            progress=progress, echo=echo, tokenizer=tokenizer,
+                                            plots=plots)
+    written = []
+    if plots:
+        sample = "这本书写得很好，我很喜欢。"
+        ids = _encode(tokenizer, sample)[:config.block_size]
+        gpt.eval()
+        weights = attention_weights(gpt, ids, layer=0)
+        written.append(run.plot_attention(weights, [tokenizer.decode([i]) for i in ids],
+                                          title="Pretrained GPT, layer 0: who attends to whom"))
+        if reports["scratch"] is not None:
+            written.append(_plot_comparison(run))
+    summary = _summary(config, reports, run_dir, written)
     run.write_summary(summary)
     echo("\n" + summary)
     return reports
@@ -104,7 +107,8 @@ def _summary(config, reports, run_dir, plots):
                          f"{report['accuracy']:.3f} | {report['precision']:.3f} | "
                          f"{report['recall']:.3f} | {report['f1']:.3f} | "
                          f"{report['confusion_matrix']} |")
-    lines += ["", f"Run folder: {run_dir}", "Plots: " + ", ".join(
-        os.path.relpath(p, run_dir) for p in plots)
-        + ", pretrain/plots/loss.png, pretrain/plots/lr.png, finetune/plots/confusion.png"]
+    lines += ["", f"Run folder: {run_dir}"]
+    if plots:
+        lines.append("Plots: " + ", ".join(os.path.relpath(p, run_dir) for p in plots) + ", "
+                     "pretrain/plots/loss.png, pretrain/plots/lr.png, finetune/plots/confusion.png")
     return "\n".join(lines)

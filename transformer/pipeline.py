@@ -109,7 +109,7 @@ def _checkpoint_path(path):
 
 def build_tokenizer(kind, text, vocab_size):
     if kind == "char":
-        return CharTokenizer.from_text(text, special_tokens=["<pad>"])
+        return CharTokenizer.from_text(text)
     if kind == "bpe":
         tokenizer = BPETokenizer()
         tokenizer.train(text, vocab_size)
@@ -132,16 +132,14 @@ def _encode(tokenizer, text):
 
 
 def _pad_id(tokenizer):
-    if isinstance(tokenizer, CharTokenizer) and "<pad>" in tokenizer.special_tokens:
-        return tokenizer.token_to_id("<pad>")
-    if isinstance(tokenizer, WordPieceTokenizer):
-        return tokenizer.token_to_id("[PAD]")
-    return 0          # right padding after the last real token is never attended to
+    """Any id pads: right padding sits after the last real token, and with causal attention
+    no real token attends to it (classify.py). WordPiece has its own [PAD]."""
+    return tokenizer.token_to_id("[PAD]") if isinstance(tokenizer, WordPieceTokenizer) else 0
 
 
 # ---- pretraining ------------------------------------------------------------------------------
 def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo=print,
-             stop_at=None):
+             stop_at=None, plots=True):
     """Pretrain a GPT on ``config.corpus``; returns ``(model, tokenizer, FitResult)``.
 
     ``resume``: continue ``run_dir/checkpoint.npz``; it must hold a GPT of the requested
@@ -194,7 +192,8 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
 
     result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
                  echo=echo, stop_at=stop_at)
-    run.plot_curves()
+    if plots:
+        run.plot_curves()
     return model, tokenizer, result
 
 
@@ -236,7 +235,7 @@ def _encode_examples(tokenizer, examples, max_len):
 
 
 def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokenizer=None,
-             resume=False, stop_at=None):
+             resume=False, stop_at=None, plots=True):
     """Fine-tune a sequence classifier; returns ``(model, tokenizer, report)``.
 
     ``config.init``: a pretrained GPT checkpoint whose trunk (and tokenizer) the classifier
@@ -265,8 +264,7 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         model = GPTForSequenceClassification.from_gpt(pretrained, len(label_names),
                                                       config.pooling)
     else:
-        tokenizer = tokenizer or CharTokenizer.from_text(
-            "".join(text for text, _ in train), special_tokens=["<pad>"])
+        tokenizer = tokenizer or CharTokenizer.from_text("".join(text for text, _ in train))
         model = GPTForSequenceClassification(GPTClassifierConfig(
             vocab_size=tokenizer.vocab_size, num_labels=len(label_names),
             pooling=config.pooling, **{k: getattr(config, k) for k in MODEL_FIELDS}))
@@ -299,14 +297,16 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
 
     result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
                  echo=echo, stop_at=stop_at)
-    run.plot_curves()
+    if plots:
+        run.plot_curves()
     if result.interrupted:
         return model, tokenizer, {"interrupted": True, "step": result.step}
     report = classification_report(model, task, data[2], label_names)
     report.update(interrupted=False, step=result.step)
     run.log({"step": result.step, **{f"test_{k}": report[k] for k in
                                      ("loss", "accuracy", "precision", "recall", "f1")}})
-    run.plot_confusion(report["confusion_matrix"], label_names)
+    if plots:
+        run.plot_confusion(report["confusion_matrix"], label_names)
     return model, tokenizer, report
 
 

