@@ -53,7 +53,8 @@ def step_through(path, stdin=None, stdout=None):
             if cell.kind == "markdown":
                 print(render_markdown(cell.source), file=stdout)
             else:
-                print("\n".join(f"│ {line}" for line in cell.source.splitlines()), file=stdout)
+                print("\n".join(f"│ {line}".rstrip() for line in cell.source.splitlines()),
+                      file=stdout)
                 print(file=stdout, flush=True)
                 try:
                     _run_cell(cell, path, namespace)
@@ -65,7 +66,10 @@ def step_through(path, stdin=None, stdout=None):
             if i == len(cells):
                 break
             print(f"{RULE}\nEnter: next cell · q: quit ", end="", file=stdout, flush=True)
-            if stdin.readline().strip().lower() in ("q", "quit"):
+            answer = stdin.readline()
+            if not stdin.isatty():                # piped input is not echoed: end the line
+                print(file=stdout)
+            if answer.strip().lower() in ("q", "quit"):
                 print(f"stopped after cell {i} of {len(cells)}", file=stdout)
                 return 0
         print(f"{RULE}\ndone: {len(cells)} cells of {path.name}", file=stdout)
