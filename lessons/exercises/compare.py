@@ -137,6 +137,7 @@ def expect_close(what, got, expected, case="", hint=None, variants=None, out_sha
              if np.shape(variant) == got.shape and _close(got, np.asarray(variant, np.float64))]
     if named:
         message += f"\nthis is exactly what you get when {named[0]}"
+        message += "".join(f"\n(or when {text})" for text in named[1:])
     elif got.size > 1:
         message += "".join(f"\n{text}" for text in _value_diagnoses(got, expected))
     raise CheckFailed(message, hint)

@@ -72,6 +72,7 @@ PLANTED = [
      ["merge_heads", "without the transpose"]),
     ("ex08", "m_hat = m / (1 - beta1 ** t)\n    v_hat = v / (1 - beta2 ** t)",
      "m_hat = m\n    v_hat = v", ["no bias correction"]),
+    ("ex08", "(1 - beta2) * grad * grad", "(1 - beta2) * grad", ["v is built from g, not from g²"]),
     ("ex08", "m_hat = m / (1 - beta1 ** t)", "m_hat = m / (1 - beta1 ** (t - 1))",
      ["inf", "division by zero"]),
     ("ex09", "sum((hyp & ngrams(reference)).values())",
