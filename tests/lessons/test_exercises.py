@@ -1,8 +1,10 @@
 """The grader: every untouched stub is "not started", every reference solution passes, and a
 planted mistake in each exercise fails with a message that names it."""
+import numpy as np
 import pytest
 
 from lessons.exercises.checks import EXERCISES
+from lessons.exercises.compare import CheckFailed, expect_close
 from lessons.exercises.grader import (NOT_STARTED, PASSED, exercise_file, find_exercise,
                                       format_report, format_table, grade)
 from lessons.cli import main
@@ -152,3 +154,30 @@ def test_check_command_exit_status_and_table(capsys, tmp_path):
     assert "available: ex01" in capsys.readouterr().err
     table = format_table([grade(i, solution=True, seed=0) for i in ("ex05", "ex09")])
     assert "ex05" in table and "3/3" in table and "2 of 2 exercises pass" in table
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (lambda e: e.T, "the transpose of the expected one"),
+    (lambda e: 0.5 * e, "0.5 (= 1/2) × the expected one"),
+    (lambda e: -e, "the wrong sign everywhere"),
+    (lambda e: np.roll(e, 1, axis=0), "shifted one position later along axis 0"),
+    (lambda e: e[:, ::-1].copy(), "the right numbers in the wrong places"),
+    (lambda e: np.zeros_like(e), "all zeros"),
+    (lambda e: np.where(e > 0, e, np.nan), "contains nan"),
+    (lambda e: e.reshape(2, 8), "the same number of elements in another shape"),
+    (lambda e: None, "is None"),
+])
+def test_generic_diagnoses_of_a_wrong_array(mistake, words):
+    expected = np.random.default_rng(0).uniform(0.5, 2.0, size=(4, 4)) * np.array([1, -1, 1, -1])
+    with pytest.raises(CheckFailed) as failure:
+        expect_close("dx", mistake(expected), expected, case="x (4, 4)", hint="try harder")
+    assert words in str(failure.value) and str(failure.value).startswith("with x (4, 4):")
+    assert failure.value.hint in ("try harder", "end the function with `return ...`")
+
+
+def test_a_gradient_left_at_the_broadcast_shape_is_recognised():
+    full = np.arange(1.0, 7.0).reshape(2, 3)
+    with pytest.raises(CheckFailed, match="summed over the broadcast axes back to \\(3,\\).*"
+                                          "would be right"):
+        expect_close("db", full, full.sum(axis=0), out_shape=(2, 3))
+    expect_close("db", full.sum(axis=0), full.sum(axis=0), out_shape=(2, 3))
