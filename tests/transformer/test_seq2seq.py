@@ -289,24 +289,34 @@ def _reverse_task(rng, n, cipher=False):
 @pytest.mark.slow
 @pytest.mark.parametrize("shared", [True, False], ids=["shared_vocab", "separate_vocab"])
 def test_learns_to_reverse_sequences(shared):
+    """200 Adam steps (20 of warm-up, then a linear decay) of 64 pairs. The encoder has two
+    layers: a source position's key must say how far it is from the source's end, which one
+    self-attention layer learns much more slowly (measured: 86-99% instead of 99.8-100%)."""
     cfg = dict(src_vocab_size=11, tgt_vocab_size=11 if shared else 14, d_model=32, n_head=2,
-               num_encoder_layers=1, num_decoder_layers=1, d_ff=64, max_len=8, norm_first=True,
+               num_encoder_layers=2, num_decoder_layers=1, d_ff=64, max_len=8, norm_first=True,
                share_embeddings=shared)
     model = _model(**cfg).train()
     rng = np.random.default_rng(0)
-    steps = 250
-    opt = mg.optim.Adam(model.parameters(), lr=1e-2)
-    schedule = mg.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)
+    steps = 200
+    opt = mg.optim.Adam(model.parameters(), lr=2e-2)
+    schedule = mg.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: min(1, (step + 1) / 20) * (1 - step / steps))
+    seen = set()
     for _ in range(steps):
-        src, tgt_in, tgt_out = make_batch(*_reverse_task(rng, 64, cipher=not shared))
+        sources, targets = _reverse_task(rng, 64, cipher=not shared)
+        seen.update(map(tuple, sources))
+        src, tgt_in, tgt_out = make_batch(sources, targets)
         _, loss = model(src, tgt_in, tgt_out)
         opt.zero_grad()
         loss.backward()
         opt.step()
         schedule.step()
     model.eval()
-    sources, targets = _reverse_task(np.random.default_rng(1), 200, cipher=not shared)
-    src = make_batch(sources, targets)[0]                 # held out: ~1 in 1000 seen in training
+    sources, targets = _reverse_task(np.random.default_rng(1), 400, cipher=not shared)
+    unseen = [i for i, s in enumerate(sources) if tuple(s) not in seen][:200]   # held out
+    assert len(unseen) == 200
+    sources, targets = [sources[i] for i in unseen], [targets[i] for i in unseen]
+    src = make_batch(sources, targets)[0]
     greedy = np.mean([out == t for out, t in zip(model.greedy_decode(src), targets)])
     beam = np.mean([out == t for out, t in zip(model.beam_search(src, beam_size=3), targets)])
     assert greedy >= 0.99 and beam >= 0.99, (loss.item(), greedy, beam)
