@@ -128,3 +128,13 @@ def test_python_dash_m_lessons_on_the_real_lessons():
                           env=env, input="q\n", capture_output=True, text=True, timeout=60)
     assert step.returncode == 0, step.stderr
     assert "Lesson 01" in step.stdout and "stopped after cell 1 of" in step.stdout
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import lessons.catalog
+    import lessons.cells
+    for module in (lessons.cells, lessons.catalog):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
