@@ -15,7 +15,6 @@ import minigrad.nn.functional as F
 from minigrad.broadcast import unbroadcast
 from lessons.exercises.checks.helpers import (check_backward, gradcheck_op, need, nonzero,
                                               positive, shapes)
-from lessons.exercises.compare import CheckFailed
 
 __all__ = ["check_mul", "check_div", "check_pow", "check_softmax", "check_cross_entropy",
            "check_layer_norm", "check_embedding", "check_gelu"]
