@@ -22,7 +22,8 @@ from minigrad.errors import CheckpointError, DeviceError
 from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_checkpoint,
                          tokenizer_from_json)
 from .classify import GPTClassifierConfig, GPTForSequenceClassification
-from .data_files import DataError, load_corpus, load_task, split_items
+from .data_files import DataError, load_corpus, load_task, subsample
+from .datasets import split
 from .gpt import GPT, GPTConfig
 from .metrics import accuracy, confusion_matrix, perplexity, precision_recall_f1
 from .runs import Run
@@ -57,7 +58,7 @@ class PretrainConfig:
     eval_every: int = 100
     checkpoint_every: int = 0
     seed: int = 0
-    valid_fraction: float = 0.05     # the corpus's last part, held out
+    valid_fraction: float = 0.05     # lines held out (datasets.split: no line in both parts)
     sample_tokens: int = 40          # the sample printed at each evaluation
 
 
@@ -138,6 +139,30 @@ def _pad_id(tokenizer):
 
 
 # ---- pretraining ------------------------------------------------------------------------------
+def corpus_split(corpus, valid_fraction, seed, warn=print):
+    """(training text, validation text): the corpus's lines dealt out by ``datasets.split``
+    (a repeated line stays in one part), each part joined with newlines."""
+    lines = load_corpus(corpus, warn=warn)
+    if len(lines) < 2:
+        raise DataError(f"{corpus}: one line of text; holding out validation text needs at "
+                        "least two lines")
+    train, valid, _ = split(lines, (1 - valid_fraction, valid_fraction, 0.0), seed=seed)
+    if not valid:
+        valid, train = train[-1:], train[:-1]
+    return "\n".join(train), "\n".join(valid)
+
+
+def task_split(task, limit, seed, label_names=None, warn=print):
+    """(train, valid, test) lists of (text, label id) and the label names: the task's
+    examples (at most ``limit``, drawn with ``seed``) split 80/10/10 by ``datasets.split``."""
+    examples, label_names = load_task(task, label_names, warn=warn)
+    parts = split(subsample(examples, limit, seed), (0.8, 0.1, 0.1), seed=seed)
+    if not all(parts):
+        raise DataError(f"{task}: {len(examples)} examples are too few for a training, a "
+                        "validation and a test part (80/10/10)")
+    return parts, label_names
+
+
 def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo=print,
              stop_at=None, plots=True):
     """Pretrain a GPT on ``config.corpus``; returns ``(model, tokenizer, FitResult)``.
@@ -151,11 +176,11 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
     if resume:
         state = load_checkpoint(run.checkpoint_path, kind="gpt")
         tokenizer = tokenizer_from_json(state["tokenizer"])
-    text = load_corpus(config.corpus, warn=echo)
-    cut = int(len(text) * (1 - config.valid_fraction))
+    train_text, valid_text = corpus_split(config.corpus, config.valid_fraction, config.seed,
+                                          warn=echo)
     if not resume:
-        tokenizer = build_tokenizer(config.tokenizer, text[:cut], config.vocab_size)
-    train_ids, valid_ids = _encode(tokenizer, text[:cut]), _encode(tokenizer, text[cut:])
+        tokenizer = build_tokenizer(config.tokenizer, train_text, config.vocab_size)
+    train_ids, valid_ids = _encode(tokenizer, train_text), _encode(tokenizer, valid_text)
     if len(valid_ids) < config.block_size + 1 or len(train_ids) < config.block_size + 1:
         raise DataError(f"{config.corpus}: {len(train_ids) + len(valid_ids)} tokens, too short "
                         f"for a context of block_size={config.block_size} (its held-out "
@@ -244,13 +269,8 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     """
     check_device(device)
     run = Run(run_dir)
-    examples, label_names = load_task(config.task, warn=echo)
-    if config.limit:
-        examples = split_items(examples, (1,), seed=config.seed)[0][:config.limit]
-    train, valid, test = split_items(examples, (0.8, 0.1, 0.1), seed=config.seed)
-    if not valid or not test:
-        raise DataError(f"{config.task}: {len(examples)} examples are too few to hold out "
-                        "validation and test texts (10% each)")
+    (train, valid, test), label_names = task_split(config.task, config.limit, config.seed,
+                                                   warn=echo)
     mg.manual_seed(config.seed)
     state = load_checkpoint(run.checkpoint_path, kind="gpt-classifier") if resume else None
     if state is not None:
@@ -334,9 +354,10 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
     model.eval()
     cfg = state["run_config"]
     if state["kind"] == "gpt":
-        text = load_corpus(data or cfg["corpus"], warn=echo)
         if data is None:
-            text = text[int(len(text) * (1 - cfg["valid_fraction"])):]
+            text = corpus_split(cfg["corpus"], cfg["valid_fraction"], cfg["seed"], echo)[1]
+        else:
+            text = "\n".join(load_corpus(data, warn=echo))
         ids = _encode(tokenizer, text)
         T = model.config.block_size
         if len(ids) < T + 1:
@@ -348,10 +369,7 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
         return {"loss": loss, "perplexity": perplexity(loss)}
     label_names = state["extra"]["label_names"]
     if data is None:
-        examples, _ = load_task(cfg["task"], warn=echo)
-        if cfg.get("limit"):
-            examples = split_items(examples, (1,), seed=cfg["seed"])[0][:cfg["limit"]]
-        examples = split_items(examples, (0.8, 0.1, 0.1), seed=cfg["seed"])[2]
+        examples = task_split(cfg["task"], cfg["limit"], cfg["seed"], label_names, echo)[0][2]
     else:
         examples, _ = load_task(data, label_names=label_names, warn=echo)
     encoded = _encode_examples(tokenizer, examples, state["extra"]["max_len"])

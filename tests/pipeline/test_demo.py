@@ -1,7 +1,10 @@
 """The demo at a reduced size finishes and writes its plots and summary."""
+import pytest
+
 from transformer.cli import main
 
 
+@pytest.mark.slow
 def test_demo_reduced(tmp_path, corpus, reviews, tiny_model, capsys):
     runs = tmp_path / "runs"
     assert main(["demo", "--corpus", str(corpus), "--task", str(reviews), *tiny_model,
