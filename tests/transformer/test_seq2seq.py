@@ -320,3 +320,94 @@ def test_learns_to_reverse_sequences(shared):
     greedy = np.mean([out == t for out, t in zip(model.greedy_decode(src), targets)])
     beam = np.mean([out == t for out, t in zip(model.beam_search(src, beam_size=3), targets)])
     assert greedy >= 0.99 and beam >= 0.99, (loss.item(), greedy, beam)
+
+
+# ---- torch as the oracle ----------------------------------------------------------------------
+def _torch_name(name):
+    """Our parameter name -> (torch's name, slice of its rows): torch.nn.Transformer's layers
+    fuse the cross-attention's W_Q and [W_K | W_V] into one in_proj of 3C rows."""
+    for ours, theirs in [("encoder_layers.", "transformer.encoder.layers."),
+                         ("decoder_layers.", "transformer.decoder.layers."),
+                         ("encoder_norm.", "transformer.encoder.norm."),
+                         ("decoder_norm.", "transformer.decoder.norm."),
+                         ("self_attn.qkv_proj.", "self_attn.in_proj_"),
+                         ("ffn.fc1", "linear1"), ("ffn.fc2", "linear2"),
+                         ("cross_attn.out_proj", "multihead_attn.out_proj")]:
+        name = name.replace(ours, theirs)
+    C = SMALL["d_model"]
+    for part, rows in [("cross_attn.q_proj.", slice(0, C)), ("cross_attn.kv_proj.", slice(C, None))]:
+        if part in name:
+            return name.replace(part, "multihead_attn.in_proj_"), rows
+    return name, slice(None)
+
+
+def _torch_seq2seq(torch, model):
+    """torch.nn.Transformer (batch_first, no final norms when post-LN) between the same
+    embeddings ×√C + sinusoidal table and output layer, holding our weights."""
+    cfg, nn = model.config, torch.nn
+    C = cfg.d_model
+    layer_args = dict(d_model=C, nhead=cfg.n_head, dim_feedforward=cfg.d_ff, dropout=0.0,
+                      activation=cfg.activation, batch_first=True, norm_first=cfg.norm_first)
+    final_norm = nn.LayerNorm(C) if cfg.norm_first else None
+
+    class TorchSeq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_embed = nn.Embedding(cfg.src_vocab_size, C)
+            self.tgt_embed = nn.Embedding(cfg.tgt_vocab_size, C)
+            self.transformer = nn.Transformer(
+                d_model=C, nhead=cfg.n_head, batch_first=True,
+                custom_encoder=nn.TransformerEncoder(
+                    nn.TransformerEncoderLayer(**layer_args), cfg.num_encoder_layers,
+                    norm=final_norm, enable_nested_tensor=False),
+                custom_decoder=nn.TransformerDecoder(
+                    nn.TransformerDecoderLayer(**layer_args), cfg.num_decoder_layers,
+                    norm=None if final_norm is None else nn.LayerNorm(C)))
+            self.lm_head = nn.Linear(C, cfg.tgt_vocab_size, bias=False)
+            if cfg.share_embeddings:
+                self.tgt_embed.weight = self.lm_head.weight = self.src_embed.weight
+            self.register_buffer("pe", torch.from_numpy(model.pos_encoding.pe.numpy()))
+
+        def forward(self, src, tgt_in, targets):
+            pad = src == cfg.pad_id
+            T = tgt_in.shape[1]
+            x = self.src_embed(src) * math.sqrt(C) + self.pe[:src.shape[1]]
+            y = self.tgt_embed(tgt_in) * math.sqrt(C) + self.pe[:T]
+            h = self.transformer(x, y, tgt_mask=torch.ones(T, T, dtype=torch.bool).triu(1),
+                                 src_key_padding_mask=pad, memory_key_padding_mask=pad)
+            logits = self.lm_head(h)
+            return logits, nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                       targets.reshape(-1),
+                                                       ignore_index=cfg.pad_id)
+
+    theirs = TorchSeq2Seq()
+    params = dict(theirs.named_parameters())
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            key, rows = _torch_name(name)
+            params[key][rows] = torch.from_numpy(p.numpy().astype(np.float64))
+    return theirs
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "separate"])
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post_ln", "pre_ln"])
+def test_matches_torch_transformer(rng, norm_first, shared):
+    torch = pytest.importorskip("torch", reason="torch is the optional oracle")
+    model = _model(norm_first=norm_first, share_embeddings=shared, activation="gelu",
+                   tgt_vocab_size=11 if shared else 13).double().train()
+    theirs = _torch_seq2seq(torch, model).double().train()   # dropout 0: train() = eval()
+    mapped = {_torch_name(name)[0] for name, _ in model.named_parameters()}
+    assert mapped == {name for name, _ in theirs.named_parameters()}    # every one, tied ones once
+    src, tgt_in, tgt_out = make_batch(_words(rng, 3), _words(rng, 3))
+    logits, loss = model(src, tgt_in, tgt_out)
+    t_logits, t_loss = theirs(*(torch.from_numpy(a) for a in (src, tgt_in, tgt_out)))
+    np.testing.assert_allclose(logits.numpy(), t_logits.detach().numpy(), atol=1e-10)
+    assert loss.item() == pytest.approx(t_loss.item(), abs=1e-12)
+    loss.backward()
+    t_loss.backward()
+    t_params = dict(theirs.named_parameters())
+    for name, p in model.named_parameters():
+        key, rows = _torch_name(name)
+        np.testing.assert_allclose(p.grad, t_params[key].grad.numpy()[rows], atol=1e-10,
+                                   err_msg=name)
