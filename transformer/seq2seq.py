@@ -1,8 +1,8 @@
 """The original encoder-decoder Transformer (Vaswani et al., 2017) (FORMULAS B1, B2, B3).
 
-    src (B, Ts) ─ embed·√C + PE ─ dropout ─ N × EncoderLayer ─ [norm] ─ memory (B, Ts, C)
-                                                                            │ (cross-attention)
-    tgt_in (B, Tt) ─ embed·√C + PE ─ dropout ─ N × DecoderLayer ─ [norm] ─ lm_head ─ logits (B, Tt, V)
+    src (B, Ts)    ─ embed·√C + PE ─ dropout ─ N × EncoderLayer ─ [norm] ─► memory (B, Ts, C)
+    tgt_in (B, Tt) ─ embed·√C + PE ─ dropout ─ N × DecoderLayer(memory) ─ [norm] ─ lm_head
+                                                                        ─► logits (B, Tt, V)
 
 B1: the encoder maps the input sequence to vectors, the decoder produces the output sequence
 from them. The article calls the encoder's result a "fixed-length vector": that is the RNN

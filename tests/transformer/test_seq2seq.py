@@ -130,7 +130,8 @@ def test_shared_and_separate_embeddings():
     separate = _model(share_embeddings=False, tgt_vocab_size=14)
     assert separate.src_embed.weight.shape == (11, 16)
     assert separate.tgt_embed.weight.shape == separate.lm_head.weight.shape == (14, 16)
-    assert separate.num_parameters() - shared.num_parameters() == (14 + 14) * 16   # tgt_embed, lm_head
+    extra = (14 + 14) * 16                                # tgt_embed and lm_head of their own
+    assert separate.num_parameters() - shared.num_parameters() == extra
     # the (V, C) table's init: N(0, 1/C), so that embed·√C has unit variance
     table = _model(d_model=64, n_head=4, src_vocab_size=500, tgt_vocab_size=500).src_embed
     assert table.weight.numpy().std() == pytest.approx(64 ** -0.5, rel=0.05)
@@ -335,7 +336,8 @@ def _torch_name(name):
                          ("cross_attn.out_proj", "multihead_attn.out_proj")]:
         name = name.replace(ours, theirs)
     C = SMALL["d_model"]
-    for part, rows in [("cross_attn.q_proj.", slice(0, C)), ("cross_attn.kv_proj.", slice(C, None))]:
+    for part, rows in [("cross_attn.q_proj.", slice(0, C)),
+                       ("cross_attn.kv_proj.", slice(C, None))]:
         if part in name:
             return name.replace(part, "multihead_attn.in_proj_"), rows
     return name, slice(None)
