@@ -299,9 +299,9 @@ class Seq2SeqTransformer(Module):
         K, V, eos = beam_size, self.config.tgt_vocab_size, self.config.eos_id
         B = src.shape[0]
         pad = self.padding_mask(src)
-        rows = np.repeat(np.arange(B), K)                 # hypothesis b*K + k reads source b
+        rows = tensor(np.repeat(np.arange(B), K), device=src.device)   # b*K + k reads source b
         memory = self.encode(src, pad)[rows]                                    # (B*K, Ts, C)
-        pad = pad[rows]                                                         # (B*K, Ts)
+        pad = pad[rows.data]                                                    # (B*K, Ts)
         caches = self.new_kv_caches()
 
         hyps = [[[] for _ in range(K)] for _ in range(B)]         # tokens of each live hypothesis
@@ -342,7 +342,8 @@ class Seq2SeqTransformer(Module):
             hyps, scores, last = new_hyps, new_scores, next_token.reshape(B * K, 1)
             # each hypothesis continues from its parent's keys and values; the cross-attention
             # caches stay: the K hypotheses of one row read the same memory
-            index = (np.arange(B)[:, None] * K + parent).reshape(B * K)         # (B*K,)
+            index = tensor((np.arange(B)[:, None] * K + parent).reshape(B * K),   # (B*K,)
+                           device=src.device)
             for self_cache, _ in caches:
                 self_cache.k, self_cache.v = self_cache.k[index], self_cache.v[index]
         best_of = [max(f, key=lambda item: item[0]) for f in finished]
