@@ -43,6 +43,7 @@ import numpy as np
 import minigrad as mg
 import minigrad.nn.functional as F
 
+mg.set_num_threads(1)       # small matrices: one thread is faster than sharing the work
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "06_attention")
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()

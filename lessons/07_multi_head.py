@@ -33,6 +33,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from transformer import MultiHeadAttention, causal_mask
 
+mg.set_num_threads(1)       # small matrices: one thread is faster than sharing the work
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "07_multi_head")
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()
@@ -248,12 +249,15 @@ if not os.environ.get("DISPLAY") and "MPLBACKEND" not in os.environ:
 import matplotlib.pyplot as plt
 
 shown_layer = 0
-fig, axes = plt.subplots(3, 4, figsize=(16, 12), layout="constrained")
+fig, axes = plt.subplots(3, 4, figsize=(15, 11.5), sharex=True, sharey=True)
 for head, ax in enumerate(axes.flat):
     ax.imshow(layer_maps[shown_layer][head], cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(tokens)), tokens, fontsize=7)
     ax.set_title(f"layer {shown_layer}, head {head}")
+for ax in axes[-1]:
+    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+for ax in axes[:, 0]:
+    ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
+fig.subplots_adjust(left=0.07, right=0.99, bottom=0.1, top=0.93, wspace=0.05, hspace=0.12)
 fig.suptitle("all-MiniLM-L6-v2: attention weights per head (rows: queries, columns: keys)")
 fig.savefig(os.path.join(OUT, "heads_layer0.png"), dpi=80)
 print("heatmaps saved to", os.path.join(OUT, "heads_layer0.png"))
