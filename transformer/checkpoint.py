@@ -64,7 +64,8 @@ def tokenizer_from_json(text):
     try:
         kind = json.loads(text)["type"]
     except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"checkpoint: the tokenizer entry is not a tokenizer ({err})") from err
+        raise CheckpointError(f"checkpoint: the tokenizer entry is not a tokenizer "
+                              f"({err})") from err
     if kind == "wordpiece":
         data = json.loads(text)
         return WordPieceTokenizer(data["vocab"], do_lower_case=data["do_lower_case"],

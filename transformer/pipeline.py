@@ -21,15 +21,15 @@ from minigrad.errors import CheckpointError, DeviceError
 
 from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_checkpoint,
                          tokenizer_from_json)
-from .classify import GPTClassifierConfig, GPTForSequenceClassification
 from .data_files import DataError, load_corpus, load_task, subsample
 from .datasets import split
-from .gpt import GPT, GPTConfig
+from .model_kinds import (CLASSIFIER_KINDS, LM_KINDS, bert_char_tokenizer, build,
+                          classifier_config, classifier_from, lm_config, special_ids)
 from .metrics import accuracy, confusion_matrix, perplexity, precision_recall_f1
 from .runs import Run
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
-from .train import (ClassificationTask, LMTask, TrainConfig, TrainState, fit, make_optimizer,
-                    make_scheduler)
+from .train import (ClassificationTask, LMTask, MLMTask, TrainConfig, TrainState, fit,
+                    make_optimizer, make_scheduler)
 
 __all__ = ["PretrainConfig", "FinetuneConfig", "pretrain", "finetune", "evaluate", "generate",
            "load_model", "check_device"]
@@ -40,6 +40,7 @@ MODEL_FIELDS = ("block_size", "n_layer", "n_head", "n_embd", "dropout")
 @dataclass
 class PretrainConfig:
     """``python -m transformer pretrain``'s settings; every flag's default lives here."""
+    model: str = "gpt"               # gpt (causal LM) | bert (masked LM)
     corpus: str = "peoples-daily"    # a named corpus or a path (data_files.load_corpus)
     tokenizer: str = "char"          # char | bpe (trained on the corpus) | wordpiece (MiniLM's)
     vocab_size: int = 1024           # BPE's vocabulary (256 bytes + merges)
@@ -67,6 +68,7 @@ class FinetuneConfig:
     """``python -m transformer finetune``'s settings."""
     task: str = "sentiment"          # a named task or a text<TAB>label file
     init: str = "scratch"            # a pretrained checkpoint (or its run folder), or scratch
+    model: str = "gpt"               # scratch only: gpt | bert (a checkpoint knows its own)
     block_size: int = 64             # scratch only; a pretrained model keeps its own shape
     n_layer: int = 2
     n_head: int = 4
@@ -108,9 +110,13 @@ def _checkpoint_path(path):
     return os.path.join(path, "checkpoint.npz") if os.path.isdir(path) else path
 
 
-def build_tokenizer(kind, text, vocab_size):
+def build_tokenizer(kind, text, vocab_size, model="gpt"):
+    """A tokenizer of ``kind`` for ``text``; BERT's needs [PAD], [CLS], [SEP] and [MASK]."""
     if kind == "char":
-        return CharTokenizer.from_text(text)
+        return bert_char_tokenizer(text) if model == "bert" else CharTokenizer.from_text(text)
+    if kind == "bpe" and model == "bert":
+        raise DataError("--model bert needs [MASK] and [CLS] tokens: use --tokenizer char or "
+                        "wordpiece")
     if kind == "bpe":
         tokenizer = BPETokenizer()
         tokenizer.train(text, vocab_size)
@@ -133,9 +139,13 @@ def _encode(tokenizer, text):
 
 
 def _pad_id(tokenizer):
-    """Any id pads: right padding sits after the last real token, and with causal attention
-    no real token attends to it (classify.py). WordPiece has its own [PAD]."""
-    return tokenizer.token_to_id("[PAD]") if isinstance(tokenizer, WordPieceTokenizer) else 0
+    """[PAD] where the tokenizer has one (BERT masks it out). Otherwise any id pads: right
+    padding sits after the last real token, and with causal attention no real token attends
+    to it (classify.py)."""
+    try:
+        return tokenizer.token_to_id("[PAD]")
+    except (KeyError, ValueError, AttributeError):
+        return 0
 
 
 # ---- pretraining ------------------------------------------------------------------------------
@@ -165,33 +175,36 @@ def task_split(task, limit, seed, label_names=None, warn=print):
 
 def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo=print,
              stop_at=None, plots=True):
-    """Pretrain a GPT on ``config.corpus``; returns ``(model, tokenizer, FitResult)``.
+    """Pretrain a GPT (or a BERT) on ``config.corpus``; returns ``(model, tokenizer, FitResult)``.
 
-    ``resume``: continue ``run_dir/checkpoint.npz``; it must hold a GPT of the requested
-    shape (CheckpointError naming the fields that differ).
+    ``resume``: continue ``run_dir/checkpoint.npz``; it must hold a model of the requested
+    kind and shape (CheckpointError naming the fields that differ).
     """
     check_device(device)
     run = Run(run_dir)
     state = None
+    if config.model not in LM_KINDS:
+        raise DataError(f"unknown --model {config.model!r}; expected gpt or bert")
     if resume:
-        state = load_checkpoint(run.checkpoint_path, kind="gpt")
+        state = load_checkpoint(run.checkpoint_path, kind=config.model)
         tokenizer = tokenizer_from_json(state["tokenizer"])
     train_text, valid_text = corpus_split(config.corpus, config.valid_fraction, config.seed,
                                           warn=echo)
     if not resume:
-        tokenizer = build_tokenizer(config.tokenizer, train_text, config.vocab_size)
+        tokenizer = build_tokenizer(config.tokenizer, train_text, config.vocab_size,
+                                    config.model)
     train_ids, valid_ids = _encode(tokenizer, train_text), _encode(tokenizer, valid_text)
     if len(valid_ids) < config.block_size + 1 or len(train_ids) < config.block_size + 1:
         raise DataError(f"{config.corpus}: {len(train_ids) + len(valid_ids)} tokens, too short "
                         f"for a context of block_size={config.block_size} (its held-out "
                         f"{config.valid_fraction:.0%} needs {config.block_size + 1} tokens); use "
                         "a longer corpus or a smaller --block-size")
-    model_config = GPTConfig(vocab_size=tokenizer.vocab_size,
+    model_config = lm_config(config.model, tokenizer.vocab_size, pad_id=_pad_id(tokenizer),
                              **{k: getattr(config, k) for k in MODEL_FIELDS})
     if state is not None:
-        check_model_config(state, asdict(model_config), run.checkpoint_path)
+        check_model_config(state, model_config, run.checkpoint_path)
     mg.manual_seed(config.seed)
-    model = GPT(model_config).to(device)
+    model = build(config.model, model_config).to(device)
     train_config = _train_config(config)
     optimizer = make_optimizer(model, train_config)
     scheduler = make_scheduler(optimizer, train_config)
@@ -204,13 +217,18 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
         run.write_config({"command": "pretrain", **asdict(config), "device": device})
         echo(f"pretrain: {model.num_parameters():,} parameters, {len(train_ids):,} training "
              f"tokens, vocabulary {tokenizer.vocab_size} ({config.tokenizer})")
-    prompt = train_ids[:8] if not isinstance(tokenizer, WordPieceTokenizer) else train_ids[:4]
-    task = LMTask(train_ids, valid_ids, config.block_size, config.batch_size, config.seed,
-                  device, sample_prompt=prompt, sample_tokens=config.sample_tokens,
-                  decode=tokenizer.decode)
+    if config.model == "bert":
+        task = MLMTask(train_ids, valid_ids, config.block_size, config.batch_size,
+                       special_ids(tokenizer), tokenizer.vocab_size, config.seed, device,
+                       decode=tokenizer.decode)
+    else:
+        prompt = train_ids[:4] if isinstance(tokenizer, WordPieceTokenizer) else train_ids[:8]
+        task = LMTask(train_ids, valid_ids, config.block_size, config.batch_size, config.seed,
+                      device, sample_prompt=prompt, sample_tokens=config.sample_tokens,
+                      decode=tokenizer.decode)
 
     def save(s):
-        save_checkpoint(run.checkpoint_path, kind="gpt", model_config=asdict(model_config),
+        save_checkpoint(run.checkpoint_path, kind=config.model, model_config=model_config,
                         model=s.model, tokenizer=tokenizer, step=s.step, optimizer=s.optimizer,
                         scheduler=s.scheduler, data={"seed": config.seed, "batches": s.step},
                         run_config={"command": "pretrain", **asdict(config)})
@@ -234,13 +252,10 @@ def _restore(train_state, state):
 
 
 def load_model(path, device="cpu"):
-    """``(model, tokenizer, checkpoint)`` from a checkpoint of a GPT or a GPT classifier."""
+    """``(model, tokenizer, checkpoint)`` from a checkpoint of any ``model_kinds`` kind."""
     path = _checkpoint_path(path)
-    state = load_checkpoint(path, kind=("gpt", "gpt-classifier"))
-    if state["kind"] == "gpt":
-        model = GPT(GPTConfig(**state["model_config"]))
-    else:
-        model = GPTForSequenceClassification(GPTClassifierConfig(**state["model_config"]))
+    state = load_checkpoint(path, kind=LM_KINDS + CLASSIFIER_KINDS)
+    model = build(state["kind"], state["model_config"])
     try:
         model.load_state_dict(state["model"])
     except mg.StateDictError as err:
@@ -250,10 +265,12 @@ def load_model(path, device="cpu"):
 
 
 # ---- fine-tuning ------------------------------------------------------------------------------
-def _encode_examples(tokenizer, examples, max_len):
+def _encode_examples(tokenizer, examples, max_len, kind):
+    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``."""
+    cls = [tokenizer.token_to_id("[CLS]")] if kind == "bert-classifier" else []
     ids, labels = [], []
     for text, label in examples:
-        tokens = _encode(tokenizer, text)[:max_len] or [_pad_id(tokenizer)]
+        tokens = (cls + _encode(tokenizer, text))[:max_len] or [_pad_id(tokenizer)]
         ids.append(tokens)
         labels.append(label)
     return ids, labels
@@ -272,25 +289,32 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     (train, valid, test), label_names = task_split(config.task, config.limit, config.seed,
                                                    warn=echo)
     mg.manual_seed(config.seed)
-    state = load_checkpoint(run.checkpoint_path, kind="gpt-classifier") if resume else None
+    state = load_checkpoint(run.checkpoint_path, kind=CLASSIFIER_KINDS) if resume else None
     if state is not None:
         tokenizer = tokenizer_from_json(state["tokenizer"])
-        model = GPTForSequenceClassification(GPTClassifierConfig(**state["model_config"]))
+        kind, model = state["kind"], build(state["kind"], state["model_config"])
     elif config.init != "scratch":
-        pretrained, tokenizer, _ = load_model(config.init)
-        if not isinstance(pretrained, GPT):
+        pretrained, tokenizer, pretrained_state = load_model(config.init)
+        if pretrained_state["kind"] not in LM_KINDS:
             raise CheckpointError(f"{config.init}: a classifier; --init needs a pretrained "
                                   "language model (a 'pretrain' checkpoint)")
-        model = GPTForSequenceClassification.from_gpt(pretrained, len(label_names),
-                                                      config.pooling)
+        kind, model = classifier_from(pretrained_state["kind"], pretrained, len(label_names),
+                                      config.pooling)
     else:
-        tokenizer = tokenizer or CharTokenizer.from_text("".join(text for text, _ in train))
-        model = GPTForSequenceClassification(GPTClassifierConfig(
-            vocab_size=tokenizer.vocab_size, num_labels=len(label_names),
-            pooling=config.pooling, **{k: getattr(config, k) for k in MODEL_FIELDS}))
-    max_len = min(config.max_len, model.config.block_size)
+        if config.model not in LM_KINDS:
+            raise DataError(f"unknown --model {config.model!r}; expected gpt or bert")
+        tokenizer = tokenizer or build_tokenizer("char", "".join(t for t, _ in train), 0,
+                                                 config.model)
+        kind = f"{config.model}-classifier"
+        model = build(kind, classifier_config(
+            config.model, lm_config(config.model, tokenizer.vocab_size, pad_id=_pad_id(tokenizer),
+                                    **{k: getattr(config, k) for k in MODEL_FIELDS}),
+            len(label_names), config.pooling))
+    context = model.config.block_size if kind == "gpt-classifier" \
+        else model.config.max_position_embeddings
+    max_len = min(config.max_len, context)
     model.to(device)
-    data = [_encode_examples(tokenizer, part, max_len) for part in (train, valid, test)]
+    data = [_encode_examples(tokenizer, part, max_len, kind) for part in (train, valid, test)]
     train_config = _train_config(config)
     optimizer = make_optimizer(model, train_config)
     scheduler = make_scheduler(optimizer, train_config)
@@ -306,10 +330,13 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
              f"labels {', '.join(label_names)}")
     task = ClassificationTask(data[0], data[1], config.batch_size, _pad_id(tokenizer),
                               config.seed, device)
+    model_config = state["model_config"] if state is not None else \
+        classifier_config(kind.split("-")[0], asdict(model.config), len(label_names),
+                          config.pooling)
 
     def save(s):
-        save_checkpoint(run.checkpoint_path, kind="gpt-classifier",
-                        model_config=asdict(model.config), model=s.model, tokenizer=tokenizer,
+        save_checkpoint(run.checkpoint_path, kind=kind,
+                        model_config=model_config, model=s.model, tokenizer=tokenizer,
                         step=s.step, optimizer=s.optimizer, scheduler=s.scheduler,
                         data={"seed": config.seed, "batches": s.step},
                         run_config={"command": "finetune", **asdict(config)},
@@ -353,17 +380,19 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
     model, tokenizer, state = load_model(checkpoint, device)
     model.eval()
     cfg = state["run_config"]
-    if state["kind"] == "gpt":
+    if state["kind"] in LM_KINDS:
         if data is None:
             text = corpus_split(cfg["corpus"], cfg["valid_fraction"], cfg["seed"], echo)[1]
         else:
             text = "\n".join(load_corpus(data, warn=echo))
         ids = _encode(tokenizer, text)
-        T = model.config.block_size
+        T = cfg["block_size"]
         if len(ids) < T + 1:
             raise DataError(f"{data or cfg['corpus']}: {len(ids)} tokens, fewer than the "
                             f"context + 1 = {T + 1}")
-        task = LMTask(ids, ids, T, 8, device=device, eval_batches=16)
+        task = LMTask(ids, ids, T, 8, device=device, eval_batches=16) if state["kind"] == "gpt" \
+            else MLMTask(ids, ids, T, 8, special_ids(tokenizer), tokenizer.vocab_size,
+                         device=device, eval_batches=16)
         with mg.no_grad():
             loss = task.valid_loss(model, task.valid_ids)
         return {"loss": loss, "perplexity": perplexity(loss)}
@@ -372,7 +401,7 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
         examples = task_split(cfg["task"], cfg["limit"], cfg["seed"], label_names, echo)[0][2]
     else:
         examples, _ = load_task(data, label_names=label_names, warn=echo)
-    encoded = _encode_examples(tokenizer, examples, state["extra"]["max_len"])
+    encoded = _encode_examples(tokenizer, examples, state["extra"]["max_len"], state["kind"])
     task = ClassificationTask(encoded, encoded, 64, _pad_id(tokenizer), device=device)
     report = classification_report(model, task, encoded, label_names)
     report["labels"] = list(label_names)
@@ -385,7 +414,8 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
     check_device(device)
     model, tokenizer, state = load_model(checkpoint, device)
     if state["kind"] != "gpt":
-        raise CheckpointError(f"{checkpoint}: a classifier; generate needs a language model")
+        raise CheckpointError(f"{checkpoint}: a {state['kind']} model; generate needs a GPT "
+                              "(a BERT fills in masked tokens, it does not write left to right)")
     ids = _encode(tokenizer, prompt)
     if not ids:
         raise DataError("--prompt: empty; give at least one character to continue")

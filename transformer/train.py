@@ -16,8 +16,9 @@ the batches are a function of the step, and the random generators are saved, so 
 interrupted and resumed run computes the same losses as one that never stopped. Ctrl-C
 (SIGINT) finishes the current step, saves a checkpoint and returns ``interrupted=True``.
 
-Two tasks: ``LMTask`` (next-token prediction on a token stream, GPT pretraining) and
-``ClassificationTask`` (one label per text).
+Three tasks: ``LMTask`` (next-token prediction on a token stream, GPT pretraining),
+``MLMTask`` (masked-token prediction, BERT pretraining) and ``ClassificationTask`` (one label
+per text).
 """
 import math
 import signal
@@ -34,10 +35,11 @@ from minigrad.nn.utils import clip_grad_norm_
 from minigrad.optim import AdamW
 from minigrad.optim.lr_scheduler import WarmupCosineLR
 
+from .bert import mask_tokens
 from .metrics import perplexity
 
 __all__ = ["TrainConfig", "TrainState", "FitResult", "make_optimizer", "make_scheduler", "fit",
-           "LMTask", "ClassificationTask", "pad_batch"]
+           "LMTask", "MLMTask", "ClassificationTask", "pad_batch"]
 
 
 @dataclass
@@ -250,6 +252,58 @@ class LMTask:
         return self.decode(out.numpy()[0].tolist())
 
 
+class MLMTask(LMTask):
+    """Masked-token prediction on a stream of token ids (BERT pretraining, FORMULAS B5).
+
+    Each window is [CLS] + block_size - 1 tokens; ``mask_tokens`` chooses 15% of the
+    non-special tokens (80% become [MASK], 10% a random token, 10% stay) with a generator
+    seeded by (seed, step), and the loss is the cross-entropy at the chosen positions only.
+    """
+
+    def __init__(self, train_ids, valid_ids, block_size, batch_size, special, vocab_size,
+                 seed=0, device="cpu", eval_batches=8, decode=None):
+        super().__init__(train_ids, valid_ids, block_size - 1, batch_size, seed, device,
+                         eval_batches, decode=decode)
+        self.special, self.vocab_size = special, vocab_size      # {"[CLS]": id, ...}
+
+    def _masked(self, ids, offsets, key):
+        rows = offsets[:, None] + np.arange(self.T)                        # (B, T - 1)
+        x = np.concatenate([np.full((len(offsets), 1), self.special["[CLS]"]), ids[rows]],
+                           axis=1)                                          # (B, T)
+        inputs, labels = mask_tokens(x, self.special["[MASK]"], self.vocab_size,
+                                     list(self.special.values()),
+                                     rng=np.random.default_rng([self.seed, *key]))
+        if (labels == -100).all():             # a loss over no token is undefined: mask one
+            labels[0, 1], inputs[0, 1] = x[0, 1], self.special["[MASK]"]
+        return tensor(inputs, device=self.device), tensor(labels, device=self.device)
+
+    def batch(self, step):
+        rng = np.random.default_rng([self.seed, step])
+        offsets = rng.integers(0, len(self.train_ids) - self.T, size=self.B)
+        return self._masked(self.train_ids, offsets, (step, 1))
+
+    def loss(self, model, batch):
+        return model(batch[0], labels=batch[1])[1]
+
+    def valid_loss(self, model, ids):
+        starts = np.linspace(0, len(ids) - self.T - 1, self.eval_batches * self.B).astype(int)
+        losses = [self.loss(model, self._masked(ids, starts[i:i + self.B], (i, 2)))
+                  .item() for i in range(0, len(starts), self.B)]
+        return float(np.mean(losses))
+
+    def sample(self, model):
+        """Fill in the blanks: every fourth token of the first validation window hidden,
+        then the model's most likely token in each blank."""
+        ids = np.concatenate([[self.special["[CLS]"]], self.valid_ids[:min(self.T, 24)]])
+        blanks = np.arange(2, len(ids), 4)
+        masked = ids.copy()
+        masked[blanks] = self.special["[MASK]"]
+        logits = model(tensor(masked[None], device=self.device))[0].numpy()[0]   # (T, V)
+        filled = masked.copy()
+        filled[blanks] = logits[blanks].argmax(axis=-1)
+        return f"{self.decode(masked[1:].tolist())}  →  {self.decode(filled[1:].tolist())}"
+
+
 def pad_batch(sequences, pad_id):
     """Right-pad token lists to the longest: ids (B, T) int64 and attention_mask (B, T) with 1
     for real tokens.
@@ -307,19 +361,25 @@ class ClassificationTask:
     def tokens(self, batch):
         return int(batch[1].numpy().sum())
 
+    def logits(self, model, batch):
+        """(B, num_labels); a BERT classifier returns (logits, loss): its logits."""
+        out = model(batch[0], batch[1])
+        return out[0] if isinstance(out, tuple) else out
+
     def loss(self, model, batch):
-        return F.cross_entropy(model(batch[0], batch[1]), batch[2])
+        return F.cross_entropy(self.logits(model, batch), batch[2])
 
     def predict(self, model, data, batch_size=64):
         """Predicted labels and the mean loss over ``data`` (in order)."""
         preds, losses = [], []
         for start in range(0, len(data[0]), batch_size):
             batch = self._collate(data, range(start, min(start + batch_size, len(data[0]))))
-            logits = model(batch[0], batch[1])
+            logits = self.logits(model, batch)
             losses.append(F.cross_entropy(logits, batch[2]).item() * len(batch[2]))
             preds.append(logits.numpy().argmax(axis=-1))
         return np.concatenate(preds), float(np.sum(losses) / len(data[0]))
 
     def evaluate(self, model):
         preds, loss = self.predict(model, self.valid)
-        return {"val_loss": loss, "val_accuracy": float(np.mean(preds == np.asarray(self.valid[1])))}
+        correct = preds == np.asarray(self.valid[1])
+        return {"val_loss": loss, "val_accuracy": float(correct.mean())}

@@ -63,3 +63,24 @@ def test_finetune_evaluate_generate(tmp_path, corpus, reviews, tiny_model, capsy
                  "--max-new-tokens", "5"]) == 0
     text = capsys.readouterr().out.strip()
     assert text.startswith("我们") and len(text) > 2
+
+
+def test_bert_pretrain_finetune_evaluate(tmp_path, corpus, reviews, tiny_model, capsys):
+    """BERT: masked-LM pretraining (fill-in-the-blank samples), a classifier from it and one
+    from scratch, their evaluation; generate refuses a BERT."""
+    lm = pretrain(tmp_path, corpus, tiny_model, "--model", "bert")
+    out = capsys.readouterr().out
+    assert "[MASK]" in out and "→" in out                  # the fill-in-the-blank sample
+    assert load_checkpoint(lm / "checkpoint.npz")["kind"] == "bert"
+    runs = str(tmp_path / "runs")
+    common = ["--task", str(reviews), "--steps", "3", "--eval-every", "3", "--batch-size", "8",
+              "--runs-dir", runs, "--no-progress", "--no-plots"]
+    assert main(["finetune", "--init", str(lm), "--run", "clf", *common]) == 0
+    assert main(["finetune", "--model", "bert", *tiny_model, "--run", "scratch", *common]) == 0
+    clf = tmp_path / "runs" / "clf"
+    assert load_checkpoint(clf / "checkpoint.npz")["kind"] == "bert-classifier"
+    assert main(["evaluate", "--checkpoint", str(clf), "--data", str(reviews)]) == 0
+    assert main(["evaluate", "--checkpoint", str(lm)]) == 0
+    assert "perplexity:" in capsys.readouterr().out
+    assert main(["generate", "--checkpoint", str(lm), "--prompt", "我们"]) == 1
+    assert "generate needs a GPT" in capsys.readouterr().err

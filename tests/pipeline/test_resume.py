@@ -16,13 +16,15 @@ def quiet(*args):
     pass
 
 
-def test_pretrain_resume_is_exact(tmp_path, corpus):
-    config = PretrainConfig(corpus=str(corpus), steps=8, batch_size=4, eval_every=4,
+@pytest.mark.parametrize("model", ["gpt", "bert"])
+def test_pretrain_resume_is_exact(tmp_path, corpus, model):
+    config = PretrainConfig(model=model, corpus=str(corpus), steps=8, batch_size=4, eval_every=4,
                             warmup_steps=2, sample_tokens=2, **TINY)
-    pretrain(config, tmp_path / "whole", progress=False, echo=quiet, plots=False)
-    _, _, stopped = pretrain(config, tmp_path / "split", progress=False, echo=quiet, plots=False, stop_at=3)
+    run = dict(progress=False, echo=quiet, plots=False)
+    pretrain(config, tmp_path / "whole", **run)
+    _, _, stopped = pretrain(config, tmp_path / "split", stop_at=3, **run)
     assert stopped.interrupted and stopped.step == 3
-    _, _, resumed = pretrain(config, tmp_path / "split", resume=True, progress=False, echo=quiet, plots=False)
+    _, _, resumed = pretrain(config, tmp_path / "split", resume=True, **run)
     assert not resumed.interrupted and min(resumed.losses) == 4
     whole, split = losses(tmp_path / "whole"), losses(tmp_path / "split")
     assert list(split) == list(range(1, 9))
@@ -38,10 +40,11 @@ def test_pretrain_resume_is_exact(tmp_path, corpus):
 def test_finetune_resume_is_exact(tmp_path, reviews):
     config = FinetuneConfig(task=str(reviews), steps=6, batch_size=8, eval_every=3,
                             warmup_steps=1, **TINY)
-    finetune(config, tmp_path / "whole", progress=False, echo=quiet, plots=False)
-    _, _, report = finetune(config, tmp_path / "split", progress=False, echo=quiet, plots=False, stop_at=2)
+    run = dict(progress=False, echo=quiet, plots=False)
+    finetune(config, tmp_path / "whole", **run)
+    _, _, report = finetune(config, tmp_path / "split", stop_at=2, **run)
     assert report == {"interrupted": True, "step": 2}
-    _, _, report = finetune(config, tmp_path / "split", resume=True, progress=False, echo=quiet, plots=False)
+    _, _, report = finetune(config, tmp_path / "split", resume=True, **run)
     whole, split = losses(tmp_path / "whole"), losses(tmp_path / "split")
     assert list(split) == list(range(1, 7))
     assert [split[s] for s in split] == pytest.approx([whole[s] for s in split], abs=1e-6)

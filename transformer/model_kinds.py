@@ -1,0 +1,79 @@
+"""The models the pipeline trains, by the ``kind`` a checkpoint records.
+
+    kind              model                                   pretrained by / fine-tuned from
+    "gpt"             GPT (causal LM)                         next-token prediction (A1)
+    "bert"            BertForMaskedLM                         masked-token prediction (B5)
+    "gpt-classifier"  GPTForSequenceClassification            a "gpt" checkpoint, or scratch
+    "bert-classifier" BertForSequenceClassification           a "bert" checkpoint, or scratch
+
+A checkpoint stores the config as a dict; ``build(kind, config)`` makes the model again.
+"""
+from dataclasses import asdict
+
+from .bert import BertConfig, BertForMaskedLM, BertForSequenceClassification
+from .classify import GPTClassifierConfig, GPTForSequenceClassification
+from .gpt import GPT, GPTConfig
+from .tokenizers import CharTokenizer
+
+__all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_config",
+           "classifier_config", "classifier_from", "special_ids", "bert_char_tokenizer"]
+
+LM_KINDS = ("gpt", "bert")
+CLASSIFIER_KINDS = ("gpt-classifier", "bert-classifier")
+BERT_SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _bert_config(config):
+    return BertConfig(**{k: v for k, v in config.items() if k != "num_labels"})
+
+
+def build(kind, config):
+    """A fresh model of ``kind`` from its config dict."""
+    if kind == "gpt":
+        return GPT(GPTConfig(**config))
+    if kind == "bert":
+        return BertForMaskedLM(_bert_config(config))
+    if kind == "gpt-classifier":
+        return GPTForSequenceClassification(GPTClassifierConfig(**config))
+    if kind == "bert-classifier":
+        return BertForSequenceClassification(_bert_config(config), config["num_labels"])
+    raise ValueError(f"unknown model kind {kind!r}; expected one of "
+                     f"{', '.join(LM_KINDS + CLASSIFIER_KINDS)}")
+
+
+def lm_config(kind, vocab_size, block_size, n_layer, n_head, n_embd, dropout, pad_id=0):
+    """The config dict of a language model of ``kind`` in nanoGPT's size names."""
+    if kind == "gpt":
+        return asdict(GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer,
+                                n_head=n_head, n_embd=n_embd, dropout=dropout))
+    return asdict(BertConfig(vocab_size=vocab_size, hidden_size=n_embd, num_hidden_layers=n_layer,
+                             num_attention_heads=n_head, intermediate_size=4 * n_embd,
+                             max_position_embeddings=block_size, hidden_dropout_prob=dropout,
+                             attention_probs_dropout_prob=dropout, pad_token_id=pad_id))
+
+
+def classifier_config(lm_kind, config, num_labels, pooling):
+    """The classifier's config dict built around an LM config dict."""
+    if lm_kind == "gpt":
+        return {**config, "num_labels": num_labels, "pooling": pooling}
+    return {**config, "num_labels": num_labels}
+
+
+def classifier_from(lm_kind, lm, num_labels, pooling="last"):
+    """``(kind, classifier)`` whose encoder starts from the pretrained ``lm``'s weights."""
+    if lm_kind == "gpt":
+        return "gpt-classifier", GPTForSequenceClassification.from_gpt(lm, num_labels, pooling)
+    config = classifier_config("bert", asdict(lm.config), num_labels, pooling)
+    model = build("bert-classifier", config)
+    model.bert.load_state_dict(lm.bert.state_dict(), strict=False)   # the pooler starts fresh
+    return "bert-classifier", model
+
+
+def special_ids(tokenizer):
+    """The ids of BERT's special tokens in ``tokenizer`` ({name: id}); KeyError if absent."""
+    return {t: tokenizer.token_to_id(t) for t in BERT_SPECIAL_TOKENS}
+
+
+def bert_char_tokenizer(text):
+    """A character tokenizer with BERT's special tokens after ``<unk>``."""
+    return CharTokenizer.from_text(text, special_tokens=BERT_SPECIAL_TOKENS)
