@@ -378,12 +378,15 @@ assert default == "n" and 0.88 < accuracy < 0.95 and accuracy > 3 * always_noun
 
 print("the article's sentence:", " ".join(f"{w}/{t}" for w, t in zip(words, tag(words))))
 assert tag(words)[words.index("程序员")] == default     # never seen: the fallback guess
+he = {t: n for (w, t), n in pair_counts.items() if w == "和"}
+print("和 in the training lines:", he)
+assert best_tag["和"] == "c" and he["p"] > 100
 
 # %% [markdown]
 # About nine words in ten get the right tag from a lookup table. The rest need context: 和 is
-# a conjunction in "编程和解决问题" but can be other things elsewhere, and unseen words such as
-# 程序员 only get the fallback guess. Models that read the whole sentence (lesson 15 tags with
-# a Transformer) do better.
+# a conjunction (`c`) in "编程和解决问题", but the annotators also tagged it as a preposition
+# (`p`, "with") elsewhere, and the table always answers `c`; unseen words such as 程序员 only
+# get the fallback guess. Taggers that read the whole sentence do better.
 #
 # ## 7. See it
 
