@@ -109,12 +109,12 @@ class BadBackward:
     calls: int              # how many ops fn applied
     input: int              # which argument of its forward got a wrong gradient
     shape: tuple            # that argument's shape
-    index: tuple            # the worst element (None when the gradient has the wrong shape)
-    expected: float         # the finite-difference derivative there
-    got: float              # what the op's backward returned there
-    wrong: int              # how many elements differ
     where: str              # the line of your code that applied the op
-    problem: str = ""       # set when backward returned the wrong number or shape of gradients
+    index: tuple = None     # the worst element
+    expected: float = float("nan")  # the finite-difference derivative there
+    got: float = float("nan")       # what the op's backward returned there
+    wrong: int = 0          # how many elements differ
+    problem: str = ""       # set instead when backward returned the wrong number or shape
 
     def __str__(self):
         head = (f"{self.op} (op {self.call} of {self.calls} in forward order, applied at "
@@ -193,9 +193,7 @@ def _check_call(call, number, total, rng, eps, atol, rtol):
 
     def report(i, **found):
         return BadBackward(op=call.op.__name__, call=number, calls=total, input=i,
-                           shape=tuple(np.shape(arrays[i])), where=call.where,
-                           **{"index": None, "expected": np.nan, "got": np.nan, "wrong": 0,
-                              **found})
+                           shape=tuple(np.shape(arrays[i])), where=call.where, **found)
 
     if len(grads) != len(arrays):
         return report(checked[0], problem=f"cannot be read: backward returned {len(grads)} "
