@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.broadcast import unbroadcast
 from minigrad.device import array_module, scatter_add, to_device
@@ -59,7 +60,8 @@ class GetItem(Function):
     """y = x[index];  dx = zeros like x, with g added at the indexed places.
 
     Integer-array and boolean indices may pick an element twice: ``np.add.at`` adds every
-    copy's gradient (plain ``dx[index] = g`` would keep only the last).
+    copy's gradient (plain ``dx[index] = g`` would keep only the last). One integer array picks
+    whole rows (an embedding lookup): its backward is the kernel ``embedding_backward``.
     """
 
     @staticmethod
@@ -69,6 +71,8 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if _is_rows(ctx.index):
+            return kernels.embedding_backward(g, ctx.index, ctx.shape[0]), None
         dx = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         if _is_basic(ctx.index):
             dx[ctx.index] = g          # slices and ints never repeat an element
@@ -120,6 +124,12 @@ class ToDevice(Function):
 def _is_basic(index):
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def _is_rows(index):
+    """One integer array as the whole index: x[idx] picks rows of x."""
+    return (not isinstance(index, tuple) and hasattr(index, "dtype")
+            and index.dtype.kind in "iu")
 
 
 def index_arrays(index):

@@ -3,7 +3,8 @@
 Computes: see reference.softmax_forward, reference.softmax_backward,
 reference.log_softmax_forward, reference.log_softmax_backward, reference.cross_entropy_forward,
 reference.cross_entropy_backward, reference.layer_norm_forward, reference.layer_norm_backward,
-reference.gelu_forward, reference.gelu_backward, reference.adam_update — same names, arguments, results and dtypes.
+reference.gelu_forward, reference.gelu_backward, reference.embedding_backward,
+reference.adam_update — same names, arguments, results and dtypes.
 ``matmul_blocked`` is the teaching twin of reference.matmul (BLAS stays the default).
 
 Each public kernel is a thin Python wrapper that makes the input 2-d rows (M, N), contiguous,
@@ -34,7 +35,8 @@ from minigrad.kernels import reference
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
            "cross_entropy_forward", "cross_entropy_backward", "layer_norm_forward",
-           "layer_norm_backward", "gelu_forward", "gelu_backward", "adam_update", "matmul_blocked",
+           "layer_norm_backward", "gelu_forward", "gelu_backward", "embedding_backward",
+           "adam_update", "matmul_blocked",
            "exp_f32", "erf_f32", "tanh_f32"]
 
 ROWS = dict(cache=True, error_model="numpy", fastmath={"reassoc"}, parallel=True)
@@ -407,6 +409,31 @@ def gelu_backward(x, g, approximate):
     out = np.empty_like(flat)
     _gelu_backward_flat(flat, np.ascontiguousarray(g, dtype).reshape(-1), approximate == "tanh", out)
     return out.reshape(x.shape)
+
+
+# ---- embedding backward (scatter-add of rows) ---------------------------------------------------
+@njit(cache=True)
+def _add_rows(g, idx, dw):
+    V = dw.shape[0]
+    for i in range(idx.shape[0]):                   # in idx's order, as np.add.at: same sums
+        v = idx[i] + V if idx[i] < 0 else idx[i]
+        row, g_i = dw[v], g[i]
+        for c in range(row.shape[0]):
+            row[c] += g_i[c]
+
+
+def embedding_backward(g, idx, num_embeddings):
+    """Computes reference.embedding_backward: one pass over the rows of g, each added into
+    its row of dW (np.add.at checks and dispatches per element). No fastmath: each dW element
+    sums its rows in the reference's order, so the results are identical, bit for bit."""
+    if idx.size and (idx.min() < -num_embeddings or idx.max() >= num_embeddings):
+        raise IndexError(f"embedding_backward: idx holds values outside [-{num_embeddings}, "
+                         f"{num_embeddings})")
+    width = math.prod(g.shape[idx.ndim:])
+    dw = np.zeros((num_embeddings, *g.shape[idx.ndim:]), dtype=g.dtype)    # (V, C...)
+    _add_rows(np.ascontiguousarray(g).reshape(idx.size, width),            # (N, C)
+              idx.reshape(-1).astype(np.int64, copy=False), dw.reshape(num_embeddings, width))
+    return dw
 
 
 # ---- Adam / AdamW ------------------------------------------------------------------------------

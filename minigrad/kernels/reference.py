@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
-from minigrad.device import array_module
+from minigrad.device import array_module, scatter_add
 
 __all__ = ["matmul", "softmax_forward", "softmax_backward", "log_softmax_forward",
            "log_softmax_backward", "cross_entropy_forward", "cross_entropy_backward",
            "layer_norm_forward", "layer_norm_backward", "gelu_forward", "gelu_backward",
-           "erf", "attention_forward", "attention_backward", "adam_update"]
+           "erf", "attention_forward", "attention_backward", "embedding_backward", "adam_update"]
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _ERF = None
@@ -206,6 +206,20 @@ def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
     dq = scale * (ds @ k)                                               # (B, Tq, D)
     dk = scale * (ds.swapaxes(-1, -2) @ q)                              # (B, Tk, D)
     return dq, dk, dv
+
+
+def embedding_backward(g, idx, num_embeddings):
+    """dW of a row lookup y = W[idx] (an embedding, FORMULAS C2): dW[v] = Σ_{i: idx_i = v} g_i.
+
+    Shapes: g idx.shape + (C...), idx integers in [-V, V) (negative counts from the end, as
+    NumPy), V = num_embeddings -> dW (V, C...). The rows of g are added one after another in
+    the order of idx's positions (``np.add.at``); a faster kernel must add in this order too,
+    so that float32 sums round the same way.
+    """
+    xp = array_module(g)
+    dw = xp.zeros((num_embeddings, *g.shape[idx.ndim:]), dtype=g.dtype)    # (V, C...)
+    scatter_add(dw, idx, g)
+    return dw
 
 
 def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled, v_max):

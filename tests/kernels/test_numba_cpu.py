@@ -275,6 +275,37 @@ def test_kernels_run_as_python_without_jit():
     assert " passed" in done.stdout and "failed" not in done.stdout
 
 
+# ---- embedding backward ------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("idx_shape, row_shape", [((1,), ()), ((7,), (13,)), ((3, 129), (64,)),
+                                                  ((2, 5), (3, 2)), ((0,), (4,))])
+def test_embedding_backward_small_matches_reference_bit_for_bit(rng, dtype, idx_shape, row_shape):
+    """Repeated and negative indices; rows added in the reference's order: identical sums."""
+    V = 11
+    idx = rng.integers(-V, V, size=idx_shape)
+    g = randn(rng, idx_shape + row_shape, dtype)
+    ours = K.embedding_backward(g, idx, V)
+    assert ours.dtype == dtype and ours.shape == (V, *row_shape)
+    np.testing.assert_array_equal(ours, R.embedding_backward(g, idx, V))
+    if idx.size:
+        with pytest.raises(IndexError, match="embedding_backward"):
+            K.embedding_backward(g, np.full(idx_shape, V), V)
+
+
+def test_embedding_gradient_uses_the_kernel_and_equals_numpy(rng):
+    weight = mg.tensor(randn(rng, (50, 16), np.float32), requires_grad=True)
+    idx = mg.tensor(rng.integers(0, 50, size=(8, 64)))
+    g = randn(rng, (8, 64, 16), np.float32)
+    grads = []
+    for mode in ("numba", "numpy"):
+        weight.grad = None
+        with mg.kernels.use(mode):
+            F.embedding(idx, weight).backward(mg.tensor(g))
+        grads.append(weight.grad)
+    assert mg.kernels.implementation("embedding_backward", g) is K.embedding_backward
+    np.testing.assert_array_equal(*grads)
+
+
 # ---- Adam / AdamW -------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("wd, decoupled, amsgrad", [(0.0, False, False), (0.1, False, True),
