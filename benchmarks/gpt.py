@@ -1,11 +1,14 @@
 """GPT-mini training step: minigrad vs PyTorch eager, tokens per second and peak memory.
 
     python -m benchmarks.gpt [--threads 1] [--steps 10] [--rounds 3] [--kernels auto]
-                             [--malloc tuned]
+                             [--malloc tuned] [--model gpt]
 
-The model (until ``transformer/`` has its GPT): token + learned position embeddings, 4 pre-LN
-blocks (causal self-attention with 4 heads, MLP 128 -> 512 -> 128 with GELU), a final layer
-norm and a head tied to the token embedding; vocab 256, context 128, batch 16; AdamW, lr 3e-4.
+The model: token + learned position embeddings, 4 pre-LN blocks (causal self-attention with 4
+heads, MLP 128 -> 512 -> 128 with GELU), a final layer norm and a head tied to the token
+embedding; vocab 256, context 128, batch 16; AdamW, lr 3e-4. PyTorch runs it as written once
+against the API both frameworks share (``build_gpt``); minigrad runs ``transformer.GPT`` with
+this shape (``--model gpt``, the model users train), or the shared code (``--model blocks``,
+which splits qkv into three tensors as PyTorch code does).
 Each framework runs in its own process (so peak RSS is its own), alternating, ``--rounds`` times;
 a process times ``--steps`` steps after 2 warm-up steps and reports the median step.
 Both processes run under the same glibc malloc settings: ``--malloc tuned`` (the default) gives
@@ -67,8 +70,11 @@ def build_gpt(nn, F, arange):
     return GPT()
 
 
-def training_step(framework, kernels):
-    """(step function, parameter count) for one framework: AdamW on a fixed random batch."""
+def training_step(framework, kernels, model_name="gpt"):
+    """(step function, parameter count) for one framework: AdamW on a fixed random batch.
+
+    model_name: "gpt" (minigrad: ``transformer.GPT``) or "blocks" (``build_gpt``); PyTorch
+    always runs ``build_gpt``."""
     import numpy as np
     c = CONFIG
     data = np.random.default_rng(0).integers(0, c["vocab"], size=(c["batch"], c["context"] + 1))
@@ -83,12 +89,20 @@ def training_step(framework, kernels):
         mg.manual_seed(0)
         mg.kernels.use(kernels)
         optim, F = mg.optim, mg.nn.functional
-        model = build_gpt(mg.nn, F, mg.arange)
+        if model_name == "gpt":
+            from transformer.gpt import GPT, GPTConfig
+            model = GPT(GPTConfig(vocab_size=c["vocab"], block_size=c["context"],
+                                  n_layer=c["layers"], n_head=c["heads"], n_embd=c["d_model"]))
+            assert c["mlp"] == 4 * c["d_model"]             # GPT's feed-forward is 4C wide
+        else:
+            model = build_gpt(mg.nn, F, mg.arange)
         x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
+    gpt = framework == "minigrad" and model_name == "gpt"
+    logits_of = (lambda idx: model(idx)[0]) if gpt else model     # GPT returns (logits, loss)
     opt = optim.AdamW(model.parameters(), lr=3e-4)
 
     def step():
-        loss = F.cross_entropy(model(x).reshape(-1, c["vocab"]), y.reshape(-1))
+        loss = F.cross_entropy(logits_of(x).reshape(-1, c["vocab"]), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -105,7 +119,7 @@ def malloc_environment(setting):
             "MALLOC_TRIM_THRESHOLD_": str(settings["M_TRIM_THRESHOLD"])}
 
 
-def worker(framework, steps, threads, kernels):
+def worker(framework, steps, threads, kernels, model_name):
     """Run in a child process: time ``steps`` steps, print one JSON line."""
     import resource
     import time
@@ -115,7 +129,7 @@ def worker(framework, steps, threads, kernels):
     else:
         import minigrad as mg
         mg.set_num_threads(threads)
-    step, n_params = training_step(framework, kernels)
+    step, n_params = training_step(framework, kernels, model_name)
     for _ in range(2):
         step()
     times = []
@@ -138,10 +152,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kernels", default="auto", choices=["numpy", "numba", "auto"])
     parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"])
+    parser.add_argument("--model", default="gpt", choices=["gpt", "blocks"])
     parser.add_argument("--worker", choices=["minigrad", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.steps, args.threads, args.kernels)
+        return worker(args.worker, args.steps, args.threads, args.kernels, args.model)
 
     frameworks = ["minigrad", "torch"]
     try:
@@ -159,11 +174,11 @@ def main():
         for name in frameworks:            # alternate, so drift in machine load hits both
             out = subprocess.run([sys.executable, "-m", "benchmarks.gpt", "--worker", name,
                                   "--steps", str(args.steps), "--threads", str(args.threads),
-                                  "--kernels", args.kernels],
+                                  "--kernels", args.kernels, "--model", args.model],
                                  env=env, capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"\nGPT-mini training step ({CONFIG}), {args.threads} thread(s), kernels={args.kernels}, "
-          f"malloc={args.malloc}, median of {args.rounds} processes × {args.steps} steps")
+          f"malloc={args.malloc}, model={args.model}, median of {args.rounds} processes × {args.steps} steps")
     print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s} "
           f"{'page faults/step':>17s}")
     summary = {}

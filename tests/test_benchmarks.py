@@ -5,12 +5,23 @@ from benchmarks import engine, gpt
 
 
 def test_gpt_benchmark_model_is_the_same_in_both_frameworks():
-    step, ours = gpt.training_step("minigrad", "auto")
-    step()
+    sizes = []
+    for model in ("gpt", "blocks"):
+        step, n_params = gpt.training_step("minigrad", "auto", model)
+        step()
+        sizes.append(n_params)
     pytest.importorskip("torch", reason="torch is the benchmark peer; pip install torch==2.13.0")
     torch_step, theirs = gpt.training_step("torch", "auto")
     torch_step()
-    assert ours == theirs
+    assert sizes == [theirs, theirs]
+
+
+def test_gpt_benchmark_gives_both_frameworks_the_same_malloc_settings():
+    import minigrad
+    tuned = gpt.malloc_environment("tuned")
+    assert tuned == {"MALLOC_MMAP_THRESHOLD_": str(minigrad.MALLOC_SETTINGS["M_MMAP_THRESHOLD"]),
+                     "MALLOC_TRIM_THRESHOLD_": str(minigrad.MALLOC_SETTINGS["M_TRIM_THRESHOLD"])}
+    assert gpt.malloc_environment("default") == {"MINIGRAD_TUNE_MALLOC": "0"}
 
 
 def test_engine_benchmark_workloads_run():

@@ -10,7 +10,9 @@ For one sequence E (T, C) of embeddings and one head h of width D = C / H:
 Cross-attention takes Q from the decoder's states and K, V from the encoder's output
 ("memory"), so A is (Tq, Tk). Masks remove keys before the softmax: the causal mask (a query
 sees only keys at its own position or before) and the key padding mask (no query sees a padded
-key). The softmax, its √D scaling and the backward are ``F.scaled_dot_product_attention``.
+key). The softmax, its √D scaling and the backward are ``F.scaled_dot_product_attention``;
+self-attention without a cache calls ``F.packed_qkv_attention``, the same computation with the
+split into Q, K, V and heads and their concatenation inside one op (a faster backward).
 """
 import numpy as np
 
@@ -152,6 +154,12 @@ class MultiHeadAttention(Module):
             if memory is not None:
                 raise ValueError("MultiHeadAttention: memory is for cross-attention; build the "
                                  "module with cross=True")
+            if cache is None:       # split, heads, attention and concat below, as one op
+                mask = self._mask(x, Tq, Tq, causal, key_padding_mask, attn_mask)
+                y = F.packed_qkv_attention(self.qkv_proj(x), self.n_head, attn_mask=mask,
+                                           is_causal=causal and mask is None,
+                                           dropout_p=self.dropout if self.training else 0.0)
+                return self.out_proj(y)                                         # (B, Tq, C)
             q, k, v = self.qkv_proj(x).split(C, dim=2)                          # 3 × (B, Tq, C)
             q, k, v = self._heads(q), self._heads(k), self._heads(v)            # (B, H, Tq, D)
             if cache is not None:

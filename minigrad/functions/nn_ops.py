@@ -179,6 +179,14 @@ def log_softmax(x, dim=-1):
     return LogSoftmax.apply(x, normalize_dims("log_softmax", dim, x.ndim)[0])
 
 
+def _flat_mask(mask, lead, tq, tk):
+    """A bool mask broadcastable to (*lead, Tq, Tk) as the kernels' (B, Tq, Tk), or None."""
+    if mask is None:
+        return None
+    mask = array_module(mask).broadcast_to(mask, (*lead, tq, tk))           # (B..., Tq, Tk)
+    return mask.reshape(-1, tq, tk)                                         # (B, Tq, Tk)
+
+
 class ScaledDotProductAttention(Function):
     """Scaled dot-product attention, fused (FORMULAS C3: A = softmax(QKᵀ/√d_k), O = A V).
 
@@ -200,9 +208,7 @@ class ScaledDotProductAttention(Function):
         q3 = q.reshape(-1, tq, d)                                           # (B, Tq, D)
         k3 = k.reshape(-1, tk, d)                                           # (B, Tk, D)
         v3 = v.reshape(-1, tk, dv)                                          # (B, Tk, Dv)
-        if mask is not None:
-            mask = array_module(q).broadcast_to(mask, (*lead, tq, tk))      # (B..., Tq, Tk)
-            mask = mask.reshape(-1, tq, tk)                                 # (B, Tq, Tk)
+        mask = _flat_mask(mask, lead, tq, tk)                               # (B, Tq, Tk)
         o, lse = kernels.attention_forward(q3, k3, v3, mask, is_causal, scale)
         ctx.save_for_backward(q3, k3, v3, o, lse)
         ctx.options = mask, is_causal, scale
@@ -216,3 +222,47 @@ class ScaledDotProductAttention(Function):
         dq, dk, dv = kernels.attention_backward(q3, k3, v3, o, lse, g.reshape(o.shape),
                                                 *ctx.options)              # (B, T, D)
         return dq.reshape(q_shape), dk.reshape(k_shape), dv.reshape(v_shape), None, None, None
+
+
+class PackedQKVAttention(Function):
+    """Multi-head self-attention on the packed projection qkv = [Q | K | V], heads merged.
+
+    forward:  Q, K, V = the three (B, T, C) thirds of qkv, each cut into H heads of width D;
+              O_h = softmax(scale · Q_h K_hᵀ + mask) V_h  (the ``ScaledDotProductAttention`` op);
+              y = concat(O_1, ..., O_H)
+    backward: the same kernels give dQ_h, dK_h, dV_h, written straight into one dqkv of qkv's
+              shape: no split, no zero-filled gradient per third, no sum of three.
+    Shapes: qkv (B, T, 3C), C = H·D; mask None or bool broadcastable to (B, H, T, T), True =
+    may attend -> y (B, T, C). The result equals splitting qkv, ``scaled_dot_product_attention``
+    on the (B, H, T, D) heads and merging them; this op does it with one copy of qkv into head
+    order forward, and one copy of the gradients back.
+    Kernels: ``attention_forward``, ``attention_backward`` (on (B·H, T, D)).
+    """
+
+    @staticmethod
+    def forward(ctx, qkv, mask, is_causal, scale, n_head):
+        B, T, C3 = qkv.shape
+        C = C3 // 3
+        D = C // n_head
+        xp = array_module(qkv)
+        heads = qkv.reshape(B, T, 3, n_head, D).transpose(2, 0, 3, 1, 4)   # (3, B, H, T, D)
+        q, k, v = xp.ascontiguousarray(heads).reshape(3, B * n_head, T, D)  # (B·H, T, D) each
+        mask = _flat_mask(mask, (B, n_head), T, T)                          # (B·H, T, T)
+        o, lse = kernels.attention_forward(q, k, v, mask, is_causal, scale)
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.options = mask, is_causal, scale
+        ctx.shape = B, T, n_head, D
+        return o.reshape(B, n_head, T, D).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, o, lse = ctx.saved_tensors
+        B, T, H, D = ctx.shape
+        xp = array_module(g)
+        g_heads = xp.ascontiguousarray(g.reshape(B, T, H, D).transpose(0, 2, 1, 3))  # (B, H, T, D)
+        grads = kernels.attention_backward(q, k, v, o, lse, g_heads.reshape(B * H, T, D),
+                                           *ctx.options)                   # 3 × (B·H, T, D)
+        dqkv = xp.empty((B, T, 3, H, D), dtype=g.dtype)
+        for i, d in enumerate(grads):                                       # dQ, dK, dV
+            dqkv[:, :, i] = d.reshape(B, H, T, D).transpose(0, 2, 1, 3)     # (B, T, H, D)
+        return dqkv.reshape(B, T, 3 * H * D), None, None, None, None

@@ -15,13 +15,15 @@ from minigrad.errors import DTypeError, ShapeError
 from minigrad.functions.elementwise import relu, sigmoid, tanh, where
 from minigrad.functions.linalg import Linear
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
-                                       ScaledDotProductAttention, log_softmax, softmax)
+                                       PackedQKVAttention, ScaledDotProductAttention,
+                                       log_softmax, softmax)
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "embedding",
            "layer_norm", "dropout", "one_hot", "cross_entropy", "nll_loss", "mse_loss",
-           "binary_cross_entropy_with_logits", "scaled_dot_product_attention"]
+           "binary_cross_entropy_with_logits", "scaled_dot_product_attention",
+           "packed_qkv_attention"]
 
 
 # ---- activations and layers ---------------------------------------------------------------
@@ -316,3 +318,40 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if is_bool and allowed is not None:
         weights = weights * Tensor(has_key.astype(weights.dtype))
     return dropout(weights, dropout_p) @ value                             # (B..., Tq, Dv)
+
+
+def packed_qkv_attention(qkv, n_head, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """Multi-head self-attention from the packed projection qkv = [Q | K | V], heads merged.
+
+    Equals ``q, k, v = qkv.split(C, dim=-1)``, each reshaped to H heads (B, H, T, D),
+    ``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)`` and the
+    heads concatenated back to (B, T, C) — the middle of ``MultiHeadAttention`` (FORMULAS C3).
+    minigrad's own (PyTorch has no public twin). With no mask or a bool mask and no dropout it
+    is one op (``PackedQKVAttention``) whose backward writes the gradients of Q, K and V straight
+    into one array of qkv's shape, instead of one zero-filled array per third, summed.
+    Shapes: qkv (B, T, 3C) with C divisible by n_head; attn_mask broadcastable to (B, H, T, T)
+    -> (B, T, C).
+    """
+    if qkv.ndim != 3 or qkv.shape[-1] % 3 or (qkv.shape[-1] // 3) % n_head:
+        raise ShapeError(f"packed_qkv_attention: qkv must be (B, T, 3C) with C divisible by "
+                         f"n_head={n_head}, got shape {qkv.shape}")
+    B, T, C = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
+    D = C // n_head
+    simple = (attn_mask is None or attn_mask.dtype == np.bool_) and dropout_p == 0
+    if simple and not (attn_mask is not None and is_causal):
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask
+        if mask is not None and not _broadcasts(mask.shape, (B, n_head, T, T)):
+            raise ShapeError(f"packed_qkv_attention: attn_mask of shape {mask.shape} does not "
+                             f"broadcast to (B, H, T, T) = {(B, n_head, T, T)}")
+        scale = 1 / math.sqrt(D) if scale is None else float(scale)
+        return PackedQKVAttention.apply(qkv, mask, is_causal, scale, n_head)
+    q, k, v = (t.reshape(B, T, n_head, D).transpose(1, 2) for t in qkv.split(C, dim=2))  # (B, H, T, D)
+    y = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)  # (B, H, T, D)
+    return y.transpose(1, 2).reshape(B, T, C)                      # concat heads: (B, T, C)
+
+
+def _broadcasts(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False

@@ -17,7 +17,7 @@ import minigrad.nn  # noqa: F401  (registers the ops that nn adds, if any)
 from minigrad.functions.elementwise import Cast
 from minigrad.functions.linalg import Linear
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
-                                       ScaledDotProductAttention)
+                                       PackedQKVAttention, ScaledDotProductAttention)
 from minigrad.functions.shape import ToDevice
 from minigrad.registry import OPS, trace_ops
 
@@ -245,6 +245,11 @@ case("attention-mask-empty-row", lambda r: (
     lambda q, k, v: SDPA(q, k, v, EMPTY_ROW, False, 0.6),
     [normal(r, 2, 3, 4), normal(r, 2, 5, 4), normal(r, 2, 5, 4)]))
 
+case("packed-qkv-attention-causal", lambda r: (
+    lambda qkv: PackedQKVAttention.apply(qkv, None, True, 0.5, 2), [normal(r, 2, 4, 12)]))
+case("packed-qkv-attention-mask-empty-row", lambda r: (
+    lambda qkv: PackedQKVAttention.apply(qkv, EMPTY_ROW[:, :3], False, 0.7, 3),   # (T, T) = (3, 3)
+    [normal(r, 2, 3, 9)]))
 
 # ---- tests --------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -16,7 +16,7 @@ from minigrad.functions.elementwise import Cast
 from minigrad.functions.linalg import Linear
 from minigrad.functions.shape import ToDevice
 from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerNorm,
-                                       ScaledDotProductAttention)
+                                       PackedQKVAttention, ScaledDotProductAttention)
 
 torch = pytest.importorskip("torch", reason="torch is the optional oracle; pip install torch==2.13.0")
 F = torch.nn.functional
@@ -209,6 +209,23 @@ def test_scaled_dot_product_attention():
                    lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
     helper_test_op([(2, 3, 4), (2, 5, 4), (2, 5, 4)], lambda q, k, v: sdpa(q, k, v, mask, False, 0.5),
                    lambda q, k, v: F.scaled_dot_product_attention(q, k, v, T(mask), scale=0.5))
+
+
+def test_packed_qkv_attention():
+    """Equals torch's split, heads, SDPA and concat."""
+    B, L, H, D = 2, 5, 3, 2          # L positions (T is the tensor helper here)
+    mask = np.random.default_rng(5).random((B, 1, L, L)) < 0.6
+    mask[0, 0, 3] = False                            # a query with no key: zeros, as torch's
+
+    def torch_packed(qkv, mask=None, is_causal=False, scale=None):
+        q, k, v = (t.reshape(B, L, H, D).transpose(1, 2) for t in qkv.split(H * D, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, scale=scale)
+        return y.transpose(1, 2).reshape(B, L, H * D)
+
+    helper_test_op([(B, L, 3 * H * D)], lambda qkv: PackedQKVAttention.apply(qkv, None, True, D ** -0.5, H),
+                   lambda qkv: torch_packed(qkv, is_causal=True))
+    helper_test_op([(B, L, 3 * H * D)], lambda qkv: PackedQKVAttention.apply(qkv, mask, False, 0.6, H),
+                   lambda qkv: torch_packed(qkv, T(mask), scale=0.6))
 
 # ---- shape ops and indexing -----------------------------------------------------------------
 def test_shape_ops():

@@ -4,14 +4,16 @@
 - the Numba flash kernels equal the reference kernels at awkward sizes (tiles that do not
   divide T, head dim 1, a single query), fully-masked rows give exact zeros;
 - PyTorch as the oracle for F.scaled_dot_product_attention (forward and backward);
-- the Numba forward never allocates a (T, T) array.
+- the Numba forward never allocates a (T, T) array;
+- F.packed_qkv_attention (the op on packed [Q | K | V]) equals split, heads, attention, concat.
 """
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.functions.nn_ops import ScaledDotProductAttention
+from minigrad.functions.nn_ops import PackedQKVAttention, ScaledDotProductAttention
+from minigrad.registry import trace_ops
 from minigrad.kernels import numba_attention, reference
 
 MODES = ["numpy", "numba"]
@@ -216,3 +218,69 @@ def test_numba_forward_stores_no_t_by_t_matrix():
     t_by_t = T * T * 4
     assert _peak_rss_after(lambda: reference.attention_forward(q, k, v, None, True, 0.2)) > t_by_t
     assert _peak_rss_after(lambda: numba_attention.attention_forward(q, k, v, None, True, 0.2)) < t_by_t / 8
+
+
+# ---- F.packed_qkv_attention ------------------------------------------------------------------
+def split_heads_attention(qkv, n_head, **options):
+    """What packed_qkv_attention stands for, spelled out with split, reshape and SDPA."""
+    B, T, C3 = qkv.shape
+    C = C3 // 3
+    q, k, v = (t.reshape(B, T, n_head, C // n_head).transpose(1, 2) for t in qkv.split(C, dim=2))
+    return F.scaled_dot_product_attention(q, k, v, **options).transpose(1, 2).reshape(B, T, C)
+
+
+PACKED_CASES = {   # name -> (B, T, H, D, mask builder or None, is_causal)
+    "causal": (2, 7, 3, 5, None, True),
+    "one-position": (1, 1, 2, 1, None, True),
+    "tiles-do-not-divide-t": (1, 129, 2, 13, None, True),
+    "key-padding-mask": (2, 6, 2, 4, lambda r: empty_row_mask(r, 2, 1, 6, 6), False),
+    "no-mask": (3, 5, 1, 3, None, False),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(PACKED_CASES))
+def test_packed_qkv_attention_equals_split_heads(name, dtype, mode, rng):
+    """Same kernels on the same numbers: forward and qkv's gradient equal, bit for bit."""
+    B, T, H, D, make_mask, causal = PACKED_CASES[name]
+    mask = make_mask(rng) if make_mask else None
+    qkv = rng.standard_normal((B, T, 3 * H * D)).astype(dtype)
+    g = mg.tensor(rng.standard_normal((B, T, H * D)).astype(dtype))
+    results = []
+    with mg.kernels.use(mode):
+        for fn in (F.packed_qkv_attention, split_heads_attention):
+            x = mg.tensor(qkv, requires_grad=True)
+            with trace_ops() as used:
+                y = fn(x, H, attn_mask=mask, is_causal=causal)
+            y.backward(g)
+            assert y.dtype == x.grad.dtype == dtype
+            results.append((y.numpy(), x.grad, used))
+    (y1, g1, used), (y2, g2, _) = results
+    assert used == {"PackedQKVAttention"}
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_packed_qkv_attention_gradcheck(mode, rng):
+    qkv = leaf(rng, 2, 5, 12)
+    mask = empty_row_mask(rng, 5, 5)
+    with mg.kernels.use(mode):
+        assert mg.gradcheck(lambda x: PackedQKVAttention.apply(x, mask, False, 0.4, 2), qkv)
+        assert mg.gradcheck(lambda x: PackedQKVAttention.apply(x, None, True, 0.4, 4), qkv)
+
+
+def test_packed_qkv_attention_dropout_and_checks(rng):
+    qkv = leaf(rng, 2, 5, 12)
+    mg.manual_seed(3)
+    dropped = F.packed_qkv_attention(qkv, 2, dropout_p=0.3, is_causal=True)
+    mg.manual_seed(3)
+    expected = split_heads_attention(qkv, 2, dropout_p=0.3, is_causal=True)
+    np.testing.assert_array_equal(dropped.numpy(), expected.numpy())
+    with pytest.raises(mg.ShapeError, match=r"\(B, T, 3C\).*n_head=5"):
+        F.packed_qkv_attention(qkv, 5)
+    with pytest.raises(mg.ShapeError, match="attn_mask"):
+        F.packed_qkv_attention(qkv, 2, attn_mask=np.ones((4, 5), dtype=bool))
+    with pytest.raises(ValueError, match="not both"):
+        F.packed_qkv_attention(qkv, 2, attn_mask=np.ones((5, 5), dtype=bool), is_causal=True)
