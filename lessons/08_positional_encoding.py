@@ -305,8 +305,9 @@ except mg.ShapeError as error:
 # - **Sinusoidal**: no parameters; a value for every position (the formula has no end), and
 #   the relative-position property above. A value is not the same as skill: a model trained
 #   on length 8 still has to *learn* what to do at position 100. Later designs encode relative
-#   positions directly inside attention (e.g. rotary embeddings, RoPE, which applies the very
-#   rotation $M_k$ of section 6 to queries and keys).
+#   positions directly inside attention (e.g. rotary embeddings, RoPE, which rotate each
+#   query and key by the block rotation of its position — the $M_k$ of section 6 — so that
+#   their dot products depend only on the distance).
 #
 # ## 8. See it
 

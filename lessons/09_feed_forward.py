@@ -146,7 +146,8 @@ assert block.ffn.num_parameters() == 2 * 64 * 256 + 256 + 64 and 0.6 < share < 0
 # ## 3. GELU: the activation of GPT and BERT
 #
 # The article says the activation is "usually ReLU". That was true of the original Transformer
-# (2017); GPT, BERT and most models since use GELU, a smooth ReLU:
+# (2017); GPT, GPT-2 and BERT use GELU, a smooth ReLU (many later models use GELU or gated
+# variants such as SwiGLU):
 #
 # $$\operatorname{GELU}(x) = x\,\Phi(x) = \frac{x}{2}\Big(1 + \operatorname{erf}\frac{x}{\sqrt 2}\Big),$$
 #

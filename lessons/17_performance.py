@@ -78,7 +78,8 @@ for shape in [dict(vocab_size=65, block_size=32, n_layer=1, n_head=2, n_embd=16)
 # %% [markdown]
 # The formula is checked on three real models; now apply it to a model too large to build
 # here in seconds: GPT-2 small ($L = 12$, $C = 768$, $V = 50257$, $T_{max} = 1024$; the
-# shape published with GPT-2 and used by nanoGPT), whose size is usually quoted as "124M".
+# shape published with GPT-2 and used by nanoGPT), whose size is usually quoted as "124M"
+# (the GPT-2 paper itself printed 117M).
 
 # %%
 gpt2_shape = dict(vocab_size=50257, block_size=1024, n_layer=12, n_embd=768)
@@ -439,8 +440,8 @@ bert_changes = [w for w in difflib.ndiff(references[1][0].split(), references[1]
 assert "- Neural" in bert_changes and "+ Bidirectional" in bert_changes and "+ Transformers" in bert_changes
 
 # %% [markdown]
-# - **Jurafsky & Martin**: the book is *Speech and Language Processing*; there is no book of
-#   theirs called "Introduction to Natural Language Processing".
+# - **Jurafsky & Martin**: the book is *Speech and Language Processing* (its Chinese edition:
+#   《自然语言处理综论》); 《自然语言处理入门》 is a different book, by another author.
 # - **BERT**: the "B" is *Bidirectional*, the paper's point: *Deep Bidirectional
 #   Transformers for Language Understanding*, not "Deep Neural Networks for Natural Language
 #   Understanding".
