@@ -294,10 +294,10 @@ PINYIN = {"我": "wo", "是": "shi", "一": "yi", "个": "ge", "程": "cheng", "
 labels = [PINYIN[c] for c in sentence]
 
 mg.manual_seed(3)
-E_wide = mg.randn(len(sentence), 256)                                    # (17, 256)
-Wq, Wk = mg.randn(256, 256) / 16, mg.randn(256, 256) / 16                # keep entries ~ N(0, 1)
-Qw, Kw = E_wide @ Wq, E_wide @ Wk                                        # (17, 256)
-maps = {"softmax(QKᵀ/√d_k)": F.softmax(Qw @ Kw.T / 16, dim=-1).numpy(),
+d_wide = 256
+E_wide = mg.randn(len(sentence), d_wide)                                 # (17, 256)
+Qw, Kw = E_wide @ weight(d_wide, d_wide), E_wide @ weight(d_wide, d_wide)   # (17, 256) each
+maps = {"softmax(QKᵀ/√d_k)": F.softmax(Qw @ Kw.T / math.sqrt(d_wide), dim=-1).numpy(),
         "softmax(QKᵀ), no scaling": F.softmax(Qw @ Kw.T, dim=-1).numpy()}
 
 fig, axes = plt.subplots(1, 3, figsize=(17, 5), layout="constrained")
