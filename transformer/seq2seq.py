@@ -275,18 +275,23 @@ class Seq2SeqTransformer(Module):
 
         Each step extends every live hypothesis by every token and keeps the ``beam_size`` best
         by log P(y_1..y_t | x) (the sum of the tokens' log-probabilities). A candidate ending in
-        eos that ranks among the ``beam_size`` best is finished; a row stops once it has
-        ``beam_size`` finished hypotheses or after ``max_len`` tokens (eos included; default
-        config.max_len), when its best live ones are finished as they are. The answer is the
-        finished hypothesis with the best length-normalised score
+        eos that ranks among the ``beam_size`` best is finished. The answer is the finished
+        hypothesis with the best length-normalised score
 
             score(y) = log P(y | x) / |y| ** length_penalty,   |y| = tokens generated, eos included
 
-        (Hugging Face's and fairseq's ``length_penalty``; GNMT's ((5 + |y|) / 6) ** α is another
-        common divisor). length_penalty=0 ranks by log P alone, which favours short outputs,
-        since every token adds a negative log-probability. With beam_size=1 this is greedy
-        decoding. Beam search is not exhaustive: a larger beam usually finds a more probable
-        output, but is not guaranteed to.
+        (Hugging Face's and fairseq's ``length_penalty``, α ≥ 0; GNMT's ((5 + |y|) / 6) ** α is
+        another common divisor). length_penalty=0 ranks by log P alone, which favours short
+        outputs, since every token adds a negative log-probability.
+
+        A row stops when no live hypothesis can beat its best finished one any more: a live
+        log P of s ≤ 0 can only fall, so its final score is at most s / max_len ** α. It also
+        stops after ``max_len`` tokens (eos included; default config.max_len), when its best
+        live hypotheses are finished as they are. (Stopping at ``beam_size`` finished ones, as
+        fairseq does, can end a row before the most probable hypothesis has finished: a
+        confident model's unlikely alternatives reach eos early.) With beam_size=1 and
+        length_penalty=0 this is greedy decoding. Beam search is not exhaustive: a larger beam
+        usually finds a more probable output, but is not guaranteed to.
 
         Returns the token lists (no bos, no eos), and their scores as well when
         ``return_scores``. The B × beam_size hypotheses run as one batch of the decoder; the
@@ -296,6 +301,8 @@ class Seq2SeqTransformer(Module):
         max_len = self._max_new_tokens(max_len)
         if beam_size < 1:
             raise ValueError(f"beam_search: beam_size must be >= 1, got {beam_size}")
+        if length_penalty < 0:
+            raise ValueError(f"beam_search: length_penalty must be >= 0, got {length_penalty}")
         K, V, eos = beam_size, self.config.tgt_vocab_size, self.config.eos_id
         B = src.shape[0]
         pad = self.padding_mask(src)
@@ -336,7 +343,9 @@ class Seq2SeqTransformer(Module):
                         parent[b, live], next_token[b, live] = k, token
                         new_hyps[b][live], new_scores[b, live] = tokens, score
                         live += 1
-                done[b] = live == 0 or len(finished[b]) >= K
+                best_finished = max((f[0] for f in finished[b]), default=-np.inf)
+                bound = new_scores[b, 0] / max_len ** length_penalty   # the best a live one can get
+                done[b] = live == 0 or bound <= best_finished
             if done.all():
                 break
             hyps, scores, last = new_hyps, new_scores, next_token.reshape(B * K, 1)
