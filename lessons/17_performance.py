@@ -140,13 +140,15 @@ assert 3.0e23 < gpt3_flops < 3.3e23
 # op is warmed up first.
 
 # %%
+def time_once(fn):
+    """Wall-clock seconds of one call of fn()."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def median_seconds(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(time_once(fn) for _ in range(repeats))
 
 
 mg.manual_seed(0)
@@ -189,7 +191,7 @@ for name, (op, inputs) in ops.items():
     for _ in range(5):                                   # alternate the modes
         for mode in modes:
             with mg.kernels.use(mode):
-                samples[mode].append(median_seconds(lambda: forward_backward(op, inputs), 1))
+                samples[mode].append(time_once(lambda: forward_backward(op, inputs)))
     timings[name] = {mode: statistics.median(s) for mode, s in samples.items()}
     line = "  ".join(f"{mode} {1e3 * t:7.2f} ms" for mode, t in timings[name].items())
     speedup = (f"  Numba {timings[name]['numpy'] / timings[name]['numba']:.1f}× faster"
@@ -235,7 +237,7 @@ for mode in modes:
 for _ in range(5):
     for mode in modes:
         with mg.kernels.use(mode):
-            step_samples[mode].append(median_seconds(training_step, 1))
+            step_samples[mode].append(time_once(training_step))
 step_time = {mode: statistics.median(s) for mode, s in step_samples.items()}
 tokens_per_step = step_batch * tiny_shape["block_size"]
 for mode, seconds in step_time.items():
