@@ -138,11 +138,11 @@ def bigram(alpha):
     return (counts + alpha) / (counts.sum(axis=1, keepdims=True) + alpha * V)
 
 
-for alpha in (0.01, 0.03, 0.1, 0.3, 1.0):
-    H = cross_entropy(bigram(alpha)[valid[:-1], valid[1:]])
+validation = {alpha: cross_entropy(bigram(alpha)[valid[:-1], valid[1:]])
+              for alpha in (0.01, 0.03, 0.1, 0.3, 1.0)}
+for alpha, H in validation.items():
     print(f"alpha {alpha:<4}  validation cross-entropy {H:.4f}")
-alphas = (0.01, 0.03, 0.1, 0.3, 1.0)
-best_alpha = min(alphas, key=lambda a: cross_entropy(bigram(a)[valid[:-1], valid[1:]]))
+best_alpha = min(validation, key=validation.get)
 P_counts = bigram(best_alpha)
 scores["bigram, counts"] = cross_entropy(P_counts[test[:-1], test[1:]])
 print(f"best alpha {best_alpha}; test cross-entropy {scores['bigram, counts']:.3f}, "
@@ -177,33 +177,37 @@ assert tokenizer.id_to_token(int(top[0])) == "国"
 #        = -\frac{1}{N}\sum_{a,b} \mathrm{count}(a\,b)\, \log \mathrm{softmax}(W_a)_b ,$$
 #
 # one (V, V) operation per step instead of 1.5 million rows. Every step sees all the data.
-# After each step we measure the validation cross-entropy and keep the best table (early
-# stopping).
+# The validation cross-entropy has the same form with the validation counts, so each step also
+# measures it, and we keep the table that scored best (early stopping).
 
 # %%
+def pair_frequencies(ids):
+    """count(a b) / (number of pairs): the share of each pair (a, b) in a token stream."""
+    table = np.zeros((V, V))
+    np.add.at(table, (ids[:-1], ids[1:]), 1)
+    return table / table.sum()
+
+
 mg.manual_seed(0)
 W = mg.zeros(V, V, requires_grad=True)                    # all logits 0: starts uniform
-weights = mg.tensor((counts / counts.sum()).astype(np.float32))   # count(a b) / N
+train_pairs = mg.tensor((counts / counts.sum()).astype(np.float32))   # = pair_frequencies(train)
+valid_pairs = pair_frequencies(valid)
 optimizer = mg.optim.Adam([W], lr=0.1)
-
-
-def validation_cross_entropy(table):
-    log_p = F.log_softmax(mg.tensor(table), dim=1).numpy()
-    return float(-log_p[valid[:-1], valid[1:]].mean())
-
 
 train_curve, valid_curve, best = [], [], (math.inf, None, -1)
 for step in range(90):
-    loss = -(weights * F.log_softmax(W, dim=1)).sum()
+    log_p = F.log_softmax(W, dim=1)                       # (V, V): row a is log P(· | a)
+    loss = -(train_pairs * log_p).sum()
+    train_curve.append(loss.item())
+    valid_curve.append(float(-(valid_pairs * log_p.numpy()).sum()))
+    if valid_curve[-1] < best[0]:
+        best = (valid_curve[-1], W.numpy().copy(), step)   # the table after `step` updates
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    train_curve.append(loss.item())
-    valid_curve.append(validation_cross_entropy(W.numpy()))
-    if valid_curve[-1] < best[0]:
-        best = (valid_curve[-1], W.numpy().copy(), step)
 print(f"training cross-entropy {train_curve[0]:.3f} -> {train_curve[-1]:.3f}; best validation "
-      f"{best[0]:.4f} after step {best[2] + 1}")
+      f"{best[0]:.4f} after {best[2]} steps")
+assert abs(train_curve[0] - math.log(V)) < 1e-4                  # W = 0 is the uniform model
 assert train_curve[-1] < train_curve[0] - 2.5 and best[2] < 80   # learned, and stopped early
 
 # %% [markdown]
@@ -267,17 +271,23 @@ tri_keys, tri_counts = np.unique(ngram_keys(train, 3), return_counts=True)
 ctx_keys, ctx_counts = np.unique(ngram_keys(train[:-1], 2), return_counts=True)
 
 
-def trigram_probabilities(ids, lam):
-    """P(x_t | x_{t-2}, x_{t-1}) for t = 2..N-1, interpolated with the bigram."""
+def trigram_parts(ids):
+    """For t = 2..N-1: count(x_{t-2} x_{t-1} x_t) / count(x_{t-2} x_{t-1}) (0 for an unseen
+    context) and the bigram's P(x_t | x_{t-1}); the model mixes them with weight lambda."""
     n_abc = count_lookup(ngram_keys(ids, 3), tri_keys, tri_counts)
     n_ab = count_lookup(ngram_keys(ids[:-1], 2), ctx_keys, ctx_counts)
-    p_tri = np.where(n_ab > 0, n_abc / np.maximum(n_ab, 1), 0.0)
-    return lam * p_tri + (1 - lam) * P_counts[ids[1:-1], ids[2:]]
+    return np.where(n_ab > 0, n_abc / np.maximum(n_ab, 1), 0.0), P_counts[ids[1:-1], ids[2:]]
 
 
+def trigram_cross_entropy(parts, lam):
+    p_tri, p_bi = parts
+    return cross_entropy(lam * p_tri + (1 - lam) * p_bi)
+
+
+valid_parts = trigram_parts(valid)
 lambdas = (0.3, 0.4, 0.5, 0.6, 0.7)
-best_lambda = min(lambdas, key=lambda lam: cross_entropy(trigram_probabilities(valid, lam)))
-scores["trigram, counts"] = cross_entropy(trigram_probabilities(test, best_lambda))
+best_lambda = min(lambdas, key=lambda lam: trigram_cross_entropy(valid_parts, lam))
+scores["trigram, counts"] = trigram_cross_entropy(trigram_parts(test), best_lambda)
 seen = np.mean(count_lookup(ngram_keys(test, 3), tri_keys, tri_counts) > 0)
 print(f"{len(tri_keys):,} distinct trigrams in training; {seen:.1%} of the test trigrams "
       f"were seen; lambda {best_lambda}")
@@ -330,13 +340,13 @@ if not os.environ.get("DISPLAY") and "MPLBACKEND" not in os.environ:
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-steps = np.arange(1, len(train_curve) + 1)
+steps = np.arange(len(train_curve))
 left.plot(steps, train_curve, label="neural bigram, training")
 left.plot(steps, valid_curve, label="neural bigram, validation")
-left.axhline(cross_entropy(P_counts[valid[:-1], valid[1:]]), color="k", ls="--", lw=0.8,
+left.axhline(validation[best_alpha], color="k", ls="--", lw=0.8,
              label=f"count bigram (α={best_alpha}), validation")
-left.axvline(best[2] + 1, color="grey", ls=":", lw=0.8, label="early stop")
-left.set(xlabel="Adam step (each sees all training pairs)", ylabel="cross-entropy (nats)",
+left.axvline(best[2], color="grey", ls=":", lw=0.8, label="early stop")
+left.set(xlabel="Adam steps (each sees all training pairs)", ylabel="cross-entropy (nats)",
          ylim=(3.9, 6.0), title="the neural bigram learns what the counts know")
 left.legend(fontsize=8)
 names = list(scores)
