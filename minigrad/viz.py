@@ -18,6 +18,13 @@ the root (its depth: the longest path down to it from the root).
 
 Only matplotlib is needed (no graphviz), imported when drawing; nothing here calls
 ``plt.show()``, so it works headless (``MPLBACKEND=Agg``) and in notebooks alike.
+
+The backward debugger: ``step_backward(loss)`` prints every step of the backward pass;
+``step_backward(loss, interactive=True)`` waits for Enter between steps (in a terminal);
+``steps = step_backward(loss, out=None)`` only returns the records, to inspect in a notebook;
+``backward_steps(loss)`` yields them one at a time. None of them changes ``.grad`` or frees
+the graph. When ``mg.gradcheck`` fails for a model, ``find_bad_backward(fn, *inputs)`` names
+the first op whose own backward is wrong.
 """
 import dataclasses
 
