@@ -229,7 +229,8 @@ def find_bad_backward(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     ``fn`` once, recording each op with the inputs it really got, then for each op in forward
     order compares its ``backward`` with central differences of its own ``forward`` (float64,
     L = Σ y ⊙ r with a random r, tolerance ``atol + rtol · |numeric|`` as in ``gradcheck``).
-    Only arguments that required grad are checked.
+    Only arguments that required grad are checked. Each op's forward runs twice per element
+    of those arguments, so use tiny sizes, as for ``gradcheck``.
 
     Returns:
         a ``BadBackward`` (op name, position in forward order, input, shape, worst index,
