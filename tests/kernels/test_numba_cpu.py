@@ -219,6 +219,16 @@ def test_exp_f32_relative_error():
     assert np.abs(_apply(K.exp_f32, tiny) - np.exp(tiny.astype(np.float64))).max() < 2e-45
 
 
+def test_exp_nonpositive_f32_error_and_special_values():
+    xs = np.linspace(-87.33, 0, 20001, dtype=np.float32)
+    exact = np.exp(xs.astype(np.float64))
+    assert (np.abs(_apply(K.exp_nonpositive_f32, xs) - exact) / exact).max() < 2e-7
+    tiny = np.linspace(-200, -87.34, 2001, dtype=np.float32)                 # flushed to 0
+    assert np.abs(_apply(K.exp_nonpositive_f32, tiny) - np.exp(tiny.astype(np.float64))).max() < 1.2e-38
+    special = np.array([np.nan, -np.inf, 0.0, -0.0, -1e30], dtype=np.float32)
+    assert_matches(_apply(K.exp_nonpositive_f32, special), [math.nan, 0, 1, 1, 0], np.float64)
+
+
 def test_erf_and_tanh_f32_absolute_error():
     xs = np.linspace(-10, 10, 20001, dtype=np.float32)
     exact_erf = np.array([math.erf(v) for v in xs.astype(np.float64)])
