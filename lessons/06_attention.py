@@ -85,6 +85,17 @@ print("with h = n = 3: H = softmax(EᵀQ/√d) has shape", H.shape, "— (d, d),
 assert H.shape == (d, d) and H.shape != (n, n)
 
 # %% [markdown]
+# Reading $E$ the other way round, one *column* per token ($d \times n$), does not rescue it:
+# then $E^\mathsf{T} Q$ is $(n, d)(h, d)$, which needs $h = d$ and gives $(n, d)$ — still not
+# the $(n, n)$ weights between tokens.
+
+# %%
+E_columns = E.T                                    # (d, n): one column per token
+Q_hd = mg.randn(d, d)                              # force h = d = 4
+print("E as columns: Eᵀ Q =", E_columns.T.shape, "@", Q_hd.shape, "->", (E_columns.T @ Q_hd).shape)
+assert (E_columns.T @ Q_hd).shape == (n, d) != (n, n)
+
+# %% [markdown]
 # **Defect 2: $K$ and $V$ are never used.** They are defined, but neither appears in $H$ or in
 # $O$. Write the formula as a function of all four matrices and let the autograd engine
 # confirm it: after back-propagating through $H$, the gradient with respect to $Q$ exists, and
