@@ -218,28 +218,36 @@ tokens = [tokenizer.decode([i], skip_special_tokens=False) for i in encoded["inp
 ids = mg.tensor([encoded["input_ids"]])                             # (1, T)
 print(f"{len(tokens)} tokens:", tokens)
 
-layer_maps, value_norms = [], []          # per layer: (H, T, T) weights; (H, T) ‖v_j W_O^h‖
-with mg.no_grad():
-    h = bert.embeddings(ids, mg.tensor([encoded["token_type_ids"]]))   # (1, T, C)
+def attention_of_each_layer(bert, ids, token_type_ids):
+    """Run the encoder layer by layer; return per layer the weights A (H, T, T), the norms
+    ‖v_j W_O^h‖ (H, T) of what each key would add per head, and the last hidden states."""
+    maps, norms = [], []
+    x = bert.embeddings(ids, token_type_ids)                             # (1, T, C)
     for layer in bert.encoder:
         attn = layer.attention
-        _, T_, C_ = h.shape
-        H_, D_ = attn.n_head, C_ // attn.n_head
-        q_, k_, v_ = attn.qkv_proj(h).split(C_, dim=2)                      # 3 × (1, T, C)
-        q_, k_, v_ = (t.reshape(1, T_, H_, D_).transpose(1, 2) for t in (q_, k_, v_))  # (1, H, T, D)
-        A = F.softmax(q_ @ k_.transpose(-2, -1) / math.sqrt(D_), dim=-1)   # (1, H, T, T)
-        mixed = (A @ v_).transpose(1, 2).reshape(1, T_, C_)                # (1, T, C)
-        assert np.abs(attn.out_proj(mixed).numpy() - attn(h).numpy()).max() < 1e-4
-        W_O = attn.out_proj.weight.numpy()                                 # (C, C)
-        per_head = np.stack([v_.numpy()[0, i] @ W_O[:, i * D_:(i + 1) * D_].T
-                             for i in range(H_)])                          # (H, T, C)
-        layer_maps.append(A.numpy()[0])
-        value_norms.append(np.linalg.norm(per_head, axis=-1))              # (H, T)
-        h = layer(h)
+        _, T, C = x.shape
+        H, D = attn.n_head, C // attn.n_head
+        q, k, v = attn.qkv_proj(x).split(C, dim=2)                        # 3 × (1, T, C)
+        q, k, v = (t.reshape(1, T, H, D).transpose(1, 2) for t in (q, k, v))   # (1, H, T, D)
+        A = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(D), dim=-1)    # (1, H, T, T)
+        mixed = (A @ v).transpose(1, 2).reshape(1, T, C)                  # (1, T, C): concat
+        assert np.abs(attn.out_proj(mixed).numpy() - attn(x).numpy()).max() < 1e-4
+        W_O = attn.out_proj.weight.numpy()                                # (C, C)
+        per_head = np.stack([v.numpy()[0, i] @ W_O[:, i * D:(i + 1) * D].T
+                             for i in range(H)])                          # (H, T, C)
+        maps.append(A.numpy()[0])
+        norms.append(np.linalg.norm(per_head, axis=-1))                   # (H, T)
+        x = layer(x)
+    return maps, norms, x
+
+
+with mg.no_grad():
+    layer_maps, value_norms, last = attention_of_each_layer(
+        bert, ids, mg.tensor([encoded["token_type_ids"]]))
     final, _ = bert(ids)
 print("hand-recomputed weights reproduce every layer; last hidden states vs bert(ids): "
-      f"{np.abs(final.numpy() - h.numpy()).max():.1e}")
-assert np.abs(final.numpy() - h.numpy()).max() < 1e-4
+      f"{np.abs(final.numpy() - last.numpy()).max():.1e}")
+assert np.abs(final.numpy() - last.numpy()).max() < 1e-4
 assert all(np.allclose(A.sum(-1), 1, atol=1e-5) for A in layer_maps)
 
 # %%
