@@ -100,7 +100,10 @@ assert 0 < rest - embedding_tables / n_gpt2 < 0.01       # the tables are almost
 # and of the weight), twice the forward. So training costs about $6N$ FLOPs per token, plus
 # attention's own products ($QK^\mathsf{T}$ and $AV$, $4TC$ per layer forward, ×3):
 #
-# $$\text{FLOPs per token} \approx 6N + 12\,L\,C\,T \qquad \text{(``GPT.flops_per_token``, as nanoGPT and PaLM count).}$$
+# $$\text{FLOPs per token} \approx 6N + 12\,L\,C\,T$$
+#
+# (`GPT.flops_per_token`; nanoGPT and the PaLM paper count the same way; $N$ without the
+# position table.)
 #
 # Check it with an independent count: list every matrix product of the forward pass per token
 # — $W_{QKV}$: $2 \cdot C \cdot 3C$, $W_O$: $2C^2$, $W_1$ and $W_2$: $2 \cdot 4C^2$ each,
