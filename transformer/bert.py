@@ -215,7 +215,7 @@ class BertModel(Module):
     def from_pretrained(cls, directory):
         """A BertModel with the weights of a Hugging Face checkpoint directory
         (``config.json`` + ``model.safetensors``); see ``transformer.pretrained``."""
-        from .pretrained import load_bert
+        from .pretrained import load_bert          # here: pretrained.py imports this module
         return load_bert(cls, directory)
 
 
