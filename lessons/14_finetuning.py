@@ -159,8 +159,9 @@ except IndexError as error:
     print("hidden[:, 0, :] ->", type(error).__name__ + ":", str(error)[:75])
 cls_vector = sequence_output[:, 0]                             # what was meant: h_[CLS]
 assert cls_vector.shape == pooled_output.shape == (2, 384)
-assert np.allclose(pooled_output.numpy(), np.tanh(cls_vector.numpy() @ model.bert.pooler.weight.numpy().T
-                                                  + model.bert.pooler.bias.numpy()), atol=1e-5)
+pooler = model.bert.pooler                                      # pooled = tanh(W_p h + b_p)
+expected = np.tanh(cls_vector.numpy() @ pooler.weight.numpy().T + pooler.bias.numpy())
+assert np.allclose(pooled_output.numpy(), expected, atol=1e-5)
 
 # %% [markdown]
 # **`nn.Linear(768, 1)` with `CrossEntropyLoss`.** Cross-entropy is $-\log \mathrm{softmax}(z)_y$.
@@ -207,9 +208,10 @@ assert printed == [10, 20, 30]
 # **The learning rate.** `lr=0.001` is 20–50 times the rates BERT's authors used to fine-tune
 # (2e-5 … 5e-5). Adam moves every weight by about `lr` per step whatever its gradient's scale,
 # and this encoder's weights are only a few hundredths in size (printed below), so a few steps
-# at 1e-3 rewrite what pretraining learned. See it: two full fine-tuning steps (every parameter trained, the
-# real thing) on one small batch, at each rate, from the same start; then how similar each
-# text's sentence embedding stays to the one before training (cosine 1 = unchanged).
+# at 1e-3 rewrite what pretraining learned. See it: two full fine-tuning steps (every
+# parameter trained, the real thing) on one small batch, at each rate, from the same start;
+# then how similar each text's sentence embedding stays to the one before training (cosine
+# 1 = unchanged).
 
 # %%
 def encode(pairs, max_length=32):
