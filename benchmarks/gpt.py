@@ -1,14 +1,15 @@
 """GPT-mini training step: minigrad vs PyTorch eager, tokens per second and peak memory.
 
     python -m benchmarks.gpt [--threads 1] [--steps 10] [--rounds 3] [--kernels auto]
-                             [--malloc tuned] [--model gpt]
+                             [--malloc tuned] [--model gpt] [--size mini]
 
 The model: token + learned position embeddings, 4 pre-LN blocks (causal self-attention with 4
 heads, MLP 128 -> 512 -> 128 with GELU), a final layer norm and a head tied to the token
 embedding; vocab 256, context 128, batch 16; AdamW, lr 3e-4. PyTorch runs it as written once
 against the API both frameworks share (``build_gpt``); minigrad runs ``transformer.GPT`` with
 this shape (``--model gpt``, the model users train), or the shared code (``--model blocks``,
-which splits qkv into three tensors as PyTorch code does).
+which splits qkv into three tensors as PyTorch code does). ``--size lesson``: the lessons' GPT
+(d_model 64, 2 layers, context 64, batch 8), where the per-op overhead counts most.
 Each framework runs in its own process (so peak RSS is its own), alternating, ``--rounds`` times;
 a process times ``--steps`` steps after 2 warm-up steps and reports the median step.
 Both processes run under the same glibc malloc settings: ``--malloc tuned`` (the default) gives
@@ -24,6 +25,9 @@ import subprocess
 import sys
 
 CONFIG = dict(vocab=256, context=128, d_model=128, heads=4, layers=4, mlp=512, batch=16)
+# --size: GPT-mini (CONFIG), or the lessons' GPT, small enough that per-op overhead dominates
+SIZES = {"mini": CONFIG,
+         "lesson": dict(vocab=256, context=64, d_model=64, heads=4, layers=2, mlp=256, batch=8)}
 
 
 def _peak_rss_mb():
@@ -31,10 +35,9 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_gpt(nn, F, arange):
+def build_gpt(nn, F, arange, c=CONFIG):
     """The model, written once against PyTorch's API, which minigrad shares: pass ``torch.nn``,
-    ``torch.nn.functional``, ``torch.arange`` or their minigrad twins."""
-    c = CONFIG
+    ``torch.nn.functional``, ``torch.arange`` or their minigrad twins, and a size."""
 
     class Block(nn.Module):
         def __init__(self):
@@ -70,19 +73,19 @@ def build_gpt(nn, F, arange):
     return GPT()
 
 
-def training_step(framework, kernels, model_name="gpt"):
+def training_step(framework, kernels, model_name="gpt", size="mini"):
     """(step function, parameter count) for one framework: AdamW on a fixed random batch.
 
     model_name: "gpt" (minigrad: ``transformer.GPT``) or "blocks" (``build_gpt``); PyTorch
-    always runs ``build_gpt``."""
+    always runs ``build_gpt``. size: a key of ``SIZES``."""
     import numpy as np
-    c = CONFIG
+    c = SIZES[size]
     data = np.random.default_rng(0).integers(0, c["vocab"], size=(c["batch"], c["context"] + 1))
     if framework == "torch":
         import torch
         torch.manual_seed(0)
         optim, F = torch.optim, torch.nn.functional
-        model = build_gpt(torch.nn, F, torch.arange)
+        model = build_gpt(torch.nn, F, torch.arange, c)
         x, y = torch.from_numpy(data[:, :-1]), torch.from_numpy(data[:, 1:])
     else:
         import minigrad as mg
@@ -95,7 +98,7 @@ def training_step(framework, kernels, model_name="gpt"):
                                   n_layer=c["layers"], n_head=c["heads"], n_embd=c["d_model"]))
             assert c["mlp"] == 4 * c["d_model"]             # GPT's feed-forward is 4C wide
         else:
-            model = build_gpt(mg.nn, F, mg.arange)
+            model = build_gpt(mg.nn, F, mg.arange, c)
         x, y = mg.tensor(data[:, :-1]), mg.tensor(data[:, 1:])
     gpt = framework == "minigrad" and model_name == "gpt"
     logits_of = (lambda idx: model(idx)[0]) if gpt else model     # GPT returns (logits, loss)
@@ -119,7 +122,7 @@ def malloc_environment(setting):
             "MALLOC_TRIM_THRESHOLD_": str(settings["M_TRIM_THRESHOLD"])}
 
 
-def worker(framework, steps, threads, kernels, model_name):
+def worker(framework, steps, threads, kernels, model_name, size):
     """Run in a child process: time ``steps`` steps, print one JSON line."""
     import resource
     import time
@@ -129,7 +132,7 @@ def worker(framework, steps, threads, kernels, model_name):
     else:
         import minigrad as mg
         mg.set_num_threads(threads)
-    step, n_params = training_step(framework, kernels, model_name)
+    step, n_params = training_step(framework, kernels, model_name, size)
     for _ in range(2):
         step()
     times = []
@@ -139,7 +142,7 @@ def worker(framework, steps, threads, kernels, model_name):
         step()
         times.append(time.perf_counter() - start)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-    tokens = CONFIG["batch"] * CONFIG["context"]
+    tokens = SIZES[size]["batch"] * SIZES[size]["context"]
     print(json.dumps({"framework": framework, "params": n_params,
                       "tokens_per_s": tokens / statistics.median(times),
                       "peak_rss_mb": _peak_rss_mb(), "page_faults_per_step": faults / steps}))
@@ -153,10 +156,11 @@ def main():
     parser.add_argument("--kernels", default="auto", choices=["numpy", "numba", "auto"])
     parser.add_argument("--malloc", default="tuned", choices=["tuned", "default"])
     parser.add_argument("--model", default="gpt", choices=["gpt", "blocks"])
+    parser.add_argument("--size", default="mini", choices=list(SIZES))
     parser.add_argument("--worker", choices=["minigrad", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.steps, args.threads, args.kernels, args.model)
+        return worker(args.worker, args.steps, args.threads, args.kernels, args.model, args.size)
 
     frameworks = ["minigrad", "torch"]
     try:
@@ -174,11 +178,13 @@ def main():
         for name in frameworks:            # alternate, so drift in machine load hits both
             out = subprocess.run([sys.executable, "-m", "benchmarks.gpt", "--worker", name,
                                   "--steps", str(args.steps), "--threads", str(args.threads),
-                                  "--kernels", args.kernels, "--model", args.model],
+                                  "--kernels", args.kernels, "--model", args.model,
+                                  "--size", args.size],
                                  env=env, capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"\nGPT-mini training step ({CONFIG}), {args.threads} thread(s), kernels={args.kernels}, "
-          f"malloc={args.malloc}, model={args.model}, median of {args.rounds} processes × {args.steps} steps")
+    print(f"\nGPT-{args.size} training step ({SIZES[args.size]}), {args.threads} thread(s), "
+          f"kernels={args.kernels}, malloc={args.malloc}, model={args.model}, "
+          f"median of {args.rounds} processes × {args.steps} steps")
     print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s} "
           f"{'page faults/step':>17s}")
     summary = {}

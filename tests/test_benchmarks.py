@@ -4,14 +4,15 @@ import pytest
 from benchmarks import engine, gpt
 
 
-def test_gpt_benchmark_model_is_the_same_in_both_frameworks():
+@pytest.mark.parametrize("size", ["mini", "lesson"])
+def test_gpt_benchmark_model_is_the_same_in_both_frameworks(size):
     sizes = []
     for model in ("gpt", "blocks"):
-        step, n_params = gpt.training_step("minigrad", "auto", model)
+        step, n_params = gpt.training_step("minigrad", "auto", model, size)
         step()
         sizes.append(n_params)
     pytest.importorskip("torch", reason="torch is the benchmark peer; pip install torch==2.13.0")
-    torch_step, theirs = gpt.training_step("torch", "auto")
+    torch_step, theirs = gpt.training_step("torch", "auto", size=size)
     torch_step()
     assert sizes == [theirs, theirs]
 
