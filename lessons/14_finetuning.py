@@ -503,6 +503,8 @@ print(f"one test text = {100 / len(test_set):.1f} points of accuracy")
 # mean-pooled embedding does better than the pooled [CLS] vector here: this checkpoint was
 # trained (by sentence-transformers) to make the *mean* meaningful, while its pooler was left
 # as the base model had it.
+# The one-epoch full fine-tuning row is not a verdict on full fine-tuning: it saw each text
+# once, with a head that had barely moved (section 4). Its place is the longer run of "Try it".
 #
 # ## 8. See it: the real curves
 #
