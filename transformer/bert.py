@@ -163,7 +163,8 @@ class BertModel(Module):
     ``forward(input_ids, attention_mask=None, token_type_ids=None)`` returns the tuple
     ``(sequence_output, pooled_output)``:
         sequence_output (B, T, C): the last layer's vector of every position;
-        pooled_output   (B, C):    tanh(W_pool · sequence_output[:, 0] + b_pool), from [CLS].
+        pooled_output   (B, C):    tanh(W_pool · sequence_output[:, 0] + b_pool), from [CLS]
+                                   (None for a model built with add_pooling_layer=False).
     input_ids (B, T) ids < vocab_size, T ≤ max_position_embeddings; attention_mask (B, T) with
     1 = real token, 0 = padding (default: all ones); token_type_ids (B, T) segment ids
     (default: all 0). Padded positions are never attended, so the real positions' outputs do
