@@ -22,18 +22,35 @@ Built so far:
 - ``blocks``: ``FeedForward`` (FORMULAS C5), ``EncoderLayer`` (B2), ``DecoderLayer`` (B3),
   pre-LN or post-LN.
 - ``gpt``: ``GPTConfig``, ``GPT`` (a decoder-only language model, nanoGPT's names).
+- ``bert``: ``BertConfig``, ``BertModel`` (post-LN encoder, pooler), ``BertForMaskedLM`` with
+  ``mask_tokens`` (the 15% / 80-10-10 rule), ``BertForSequenceClassification``,
+  ``BertForTokenClassification``, ``mean_pool`` (sentence embeddings).
+- ``pretrained`` / ``safetensors``: Hugging Face BERT-family checkpoints (``config.json``,
+  ``model.safetensors``) read with our own safetensors reader; ``BertModel.from_pretrained(dir)``,
+  ``save_pretrained``; ``installed_checkpoint()`` finds the all-MiniLM-L6-v2 package's files.
+- ``seq2seq``: ``Seq2SeqConfig``, ``Seq2SeqTransformer`` (the original encoder-decoder, FORMULAS
+  B1-B3; greedy and beam-search decoding).
+- ``datasets``: real offline corpora from installed packages (People's Daily, Chinese reviews,
+  chatterbot-corpus, the standard library's docstrings), the user's own files, number
+  translation, leak-free seeded splits.
 - ``metrics``: accuracy, precision/recall/F1, confusion matrix, perplexity, corpus BLEU
   (FORMULAS F1; the same numbers as scikit-learn and sacrebleu).
-Coming (see the project's issues): BERT / seq2seq models, pretrained weights, datasets, the
-pretrain → fine-tune pipeline. This package imports only ``minigrad``; ``minigrad``
+This package imports only ``minigrad``; ``minigrad``
 never imports it.
 """
 from .attention import KVCache, MultiHeadAttention, causal_mask
 from .blocks import DecoderLayer, EncoderLayer, FeedForward
 from .embedding import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TokenEmbedding,
                         sinusoidal_table)
+from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
+                   BertForTokenClassification, BertModel, mask_tokens, mean_pool)
 from .gpt import GPT, GPTConfig, sample_next_token
+from .pretrained import installed_checkpoint, save_pretrained
+from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 
 __all__ = ["TokenEmbedding", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
            "sinusoidal_table", "MultiHeadAttention", "KVCache", "causal_mask", "FeedForward",
-           "EncoderLayer", "DecoderLayer", "GPTConfig", "GPT", "sample_next_token"]
+           "EncoderLayer", "DecoderLayer", "GPTConfig", "GPT", "sample_next_token",
+           "BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
+           "BertForTokenClassification", "mask_tokens", "mean_pool", "installed_checkpoint",
+           "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer"]
