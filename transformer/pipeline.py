@@ -74,7 +74,7 @@ class FinetuneConfig:
     n_head: int = 4
     n_embd: int = 64
     dropout: float = 0.0
-    pooling: str = "last"
+    pooling: str = "mean"            # GPT: mean over the tokens, or the last token's vector
     max_len: int = 64                # tokens per text (longer texts keep their start)
     limit: int = 0                   # use at most this many examples (0: all)
     steps: int = 300
