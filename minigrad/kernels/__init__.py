@@ -40,8 +40,9 @@ CROSSOVER = {"softmax_forward": 64, "softmax_backward": 128, "log_softmax_forwar
              "cross_entropy_backward": 64, "layer_norm_forward": 64, "layer_norm_backward": 64,
              "gelu_forward": 64, "gelu_backward": 64,
              # measured by hand (not in the sweep), same day, 1 thread, in µs reference / Numba:
-             # embedding_backward 256 el. 10.0 / 10.4, 4096 el. 288 / 8; adam_update 128 el. 10.2 / 6.6
-             "embedding_backward": 512, "adam_update": 128}
+             # embedding_backward 256 el. 10.0 / 10.4, 4096 el. 288 / 8; adam_update, 1 el.
+             # 47 / 13, 64 el. 19 / 13, 128 el. 10.2 / 6.6 (Numba wins at every size)
+             "embedding_backward": 512, "adam_update": 1}
 DEFAULT_CROSSOVER = 4096
 
 # The Numba kernels live in numba_cpu.py, except these, which have a file of their own.
