@@ -226,7 +226,7 @@ assert mt_losses[-1] < 0.05 and greedy_acc >= 0.95 and beam_acc >= greedy_acc - 
 # %%
 faq = {}
 for item in chatterbot_qa("english"):
-    if item.topic == "trivia" and len(item.question) > 3:     # the corpus has a few 1-char rows
+    if item.topic == "trivia":
         faq.setdefault(item.question, item.answer)
 questions = list(faq)
 tokenizer = WordPieceTokenizer.from_pretrained(installed_checkpoint())

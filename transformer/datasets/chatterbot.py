@@ -1,7 +1,7 @@
 """Small conversation corpora from the ``chatterbot-corpus`` package (``pip install
 chatterbot-corpus``): YAML files ``data/<language>/<topic>.yml``, each a list of conversations.
 
-    chatterbot_qa("english")       (question, answer, topic): 1,244 in English, 550 in Chinese
+    chatterbot_qa("english")       (question, answer, topic): 1,177 in English, 550 in Chinese
     chatterbot_topics("english")   Labeled (utterance, topic id), for topic classification
 
 A conversation is a list of turns; each turn answers the one before it, so a conversation of
@@ -48,6 +48,8 @@ def _conversations(language):
         with open(path, encoding="utf-8") as f:
             document = yaml.load(f, Loader=loader) or {}
         for turns in document.get("conversations") or []:
+            if isinstance(turns, str):     # a malformed entry (english/trivia.yml has one)
+                continue
             turns = tuple(str(t).strip() for t in turns if t is not None and str(t).strip())
             conversations.append((path.stem, turns))
     return tuple(conversations)
