@@ -46,11 +46,11 @@ from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
                    BertForTokenClassification, BertModel, mask_tokens, mean_pool)
 from .gpt import GPT, GPTConfig, sample_next_token
 from .pretrained import installed_checkpoint, save_pretrained
-from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
+from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer, make_batch
 
 __all__ = ["TokenEmbedding", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
            "sinusoidal_table", "MultiHeadAttention", "KVCache", "causal_mask", "FeedForward",
            "EncoderLayer", "DecoderLayer", "GPTConfig", "GPT", "sample_next_token",
            "BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
            "BertForTokenClassification", "mask_tokens", "mean_pool", "installed_checkpoint",
-           "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer"]
+           "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer", "make_batch"]

@@ -429,7 +429,7 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
 def attention_weights(gpt, ids, layer=0):
     """Causal self-attention weights A = softmax(QKᵀ/√D) of ``layer`` for one sequence:
     (H, T, T), recomputed from the block's own projections (FORMULAS C3)."""
-    x = gpt.drop(gpt.wpe(gpt.wte(mg.tensor([ids]))))                          # (1, T, C)
+    x = gpt.drop(gpt.wpe(gpt.wte(mg.tensor([ids], device=gpt.wte.weight.device))))  # (1, T, C)
     for block in gpt.blocks[:layer]:
         x = block(x)
     block = gpt.blocks[layer]
