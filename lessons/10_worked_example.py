@@ -194,10 +194,11 @@ article_sum = ARTICLE_ME[0] + ARTICLE_SIMILARITY + ARTICLE_POSITION[0]
 print(f"article: 0.1 + 0.35 + 0.1 = {article_sum:.2f} (it writes {ARTICLE_FC});"
       f"  corrected: ReLU(x·W + b) = {y:.2f}")
 assert np.isclose(article_sum, ARTICLE_FC)                  # the article's sum, as written
-assert np.isclose(y, 0.52, atol=1e-6) and np.isclose(y, article_sum - ARTICLE_SIMILARITY + similarity)
+assert np.isclose(y, ARTICLE_ME[0] + similarity + ARTICLE_POSITION[0])
+assert np.isclose(y, article_sum - ARTICLE_SIMILARITY + similarity)
 
 mg.manual_seed(0)
-learned = nn.Linear(3, 4)                                   # a real layer: random weights, 4 outputs
+learned = nn.Linear(3, 4)                           # a real layer: random weights, 4 outputs
 y_learned = F.relu(learned(x_fc))
 print("a layer with initial random weights, 4 outputs:", np.round(y_learned.numpy(), 4))
 expected = np.maximum(x_fc.numpy() @ learned.weight.numpy().T + learned.bias.numpy(), 0)
@@ -266,7 +267,8 @@ def new_model(seed):
 
 
 model = new_model(seed=2)
-print(f"Seq2SeqTransformer: {model.num_parameters():,} parameters, vocabulary V = {config.tgt_vocab_size}")
+print(f"Seq2SeqTransformer: {model.num_parameters():,} parameters, "
+      f"vocabulary V = {config.tgt_vocab_size}")
 before = model.greedy_decode([sentence_ids], max_len=len(sentence_ids) + 1)[0]
 print("untrained decoder outputs:", char_tok.decode(before))
 assert before != sentence_ids

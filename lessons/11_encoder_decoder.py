@@ -78,7 +78,8 @@ for length in (3, 7, 12):
     with mg.no_grad():
         memory = model.encode(src)
         h_last = rnn_last_state(src)
-    print(f"input of {length:2d} tokens: Transformer memory {memory.shape},  RNN state {h_last.shape}")
+    print(f"input of {length:2d} tokens: Transformer memory {memory.shape},  "
+          f"RNN state {h_last.shape}")
     assert memory.shape == (1, length, C) and h_last.shape == (1, C)
 
 # %% [markdown]

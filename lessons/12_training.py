@@ -30,7 +30,6 @@ from collections import Counter
 import numpy as np
 
 import minigrad as mg
-import minigrad.nn.functional as F
 from minigrad.optim.lr_scheduler import WarmupCosineLR
 from transformer import GPT, GPTConfig
 from transformer.datasets import batches_for_lm, peoples_daily_text
@@ -89,7 +88,8 @@ log_softmax = z - z.max(-1, keepdims=True)
 log_softmax -= np.log(np.exp(log_softmax).sum(-1, keepdims=True))
 by_hand = -np.take_along_axis(log_softmax, y[..., None], axis=-1).mean()
 print(f"GPT with {model.num_parameters():,} parameters; logits {logits.shape}")
-print(f"loss at initialisation: {loss.item():.4f}  by hand: {by_hand:.4f}  log V = {math.log(V):.4f}")
+print(f"loss at initialisation: {loss.item():.4f}  by hand: {by_hand:.4f}  "
+      f"log V = {math.log(V):.4f}")
 assert np.isclose(loss.item(), by_hand, rtol=1e-5)
 assert abs(loss.item() - math.log(V)) < 0.05
 assert model.num_parameters() == sum(p.numel() for p in model.parameters())
@@ -196,8 +196,8 @@ assert same_tokens[128][0] == quarter and same_tokens[32][1] < same_tokens[128][
 # cosine to a floor: for step $t$, warm-up $W$ steps, total $S$ steps,
 #
 # $$\eta_t = \eta_0 \frac{t+1}{W+1} \;(t < W), \qquad
-#   \eta_t = \eta_{min} + (\eta_0 - \eta_{min})\,\frac{1 + \cos\!\big(\pi\,\frac{t - W}{S - W}\big)}{2}
-#   \;(W \le t \le S).$$
+#   \eta_t = \eta_{min} + (\eta_0 - \eta_{min})\,
+#            \frac{1 + \cos\!\big(\pi\,\frac{t - W}{S - W}\big)}{2} \;(W \le t \le S).$$
 #
 # **Gradient clipping** rescales the whole gradient when its norm exceeds a bound $c$:
 # $g \leftarrow g \cdot \min(1, c / \lVert g \rVert)$. It changes the step's length, never its
