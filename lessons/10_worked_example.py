@@ -61,8 +61,8 @@ assert len(set(chars)) == len(chars) - 1                          # 程 appears 
 # **Words** need a segmenter. The oldest one is *forward maximum matching*: at each position,
 # take the longest dictionary word that starts there (a single character if none does).
 # With a small dictionary you get the segmentation below; lesson 04 uses a trained segmenter
-# on real data. Note the choice it hides: is 程序员 one word, or 程序 + 员? A real segmenter
-# trained on People's Daily splits it the second way.
+# on real data. Note the choice it hides: is 程序员 one word, or 程序 + 员? snownlp's
+# segmenter, trained on the People's Daily, splits it the second way.
 
 # %%
 DICTIONARY = {"一个", "程序", "程序员", "喜欢", "编程", "解决", "问题"}
@@ -426,6 +426,8 @@ print("plot saved to", os.path.join(OUT, "decoding_steps.png"))
 #    in 400 steps?
 # 3. Feed the trained copier a sentence with a character outside its vocabulary (it becomes
 #    `<unk>`): what does it output?
+# 4. Exercise: the sinusoidal code that replaces the article's [0.1, 0.2, 0.3] —
+#    `python -m lessons check ex05`.
 #
 # ## What's next
 #

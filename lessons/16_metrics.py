@@ -299,7 +299,8 @@ fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 4))
 left.imshow(M3, cmap="Blues")
 for i in range(K):
     for j in range(K):
-        left.text(j, i, str(M3[i, j]), ha="center", va="center")
+        left.text(j, i, str(M3[i, j]), ha="center", va="center",
+                  color="white" if M3[i, j] > M3.max() / 2 else "black")
 names = ["sport", "finance", "tech"]
 left.set_xticks(range(K), names)
 left.set_yticks(range(K), names)
@@ -324,6 +325,8 @@ print("plot saved to", os.path.join(OUT, "metrics.png"))
 # 2. Add a second reference to each BLEU hypothesis (`references=[[r1, r2], ...]`): which
 #    precisions rise, and why can BLEU only go up with more references?
 # 3. Smooth the bigram model with 0.01 instead of 1: does held-out perplexity go up or down?
+# 4. Exercises: BLEU by hand — `python -m lessons check ex09`; a bigram model and its
+#    perplexity — `python -m lessons check ex11`.
 #
 # ## What's next
 #
