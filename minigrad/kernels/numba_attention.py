@@ -133,6 +133,41 @@ def _seen(is_causal, i, j0, cols):
 
 
 @njit(cache=True)
+def _max_of(row, n, start):
+    """max(start, row[0], ..., row[n-1]) with eight running maxima: independent comparisons
+    overlap in the CPU, where one chain waits for each compare (about 3x faster)."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = start
+    body = n - n % 8
+    for j in range(0, body, 8):
+        m0 = max(m0, row[j]); m1 = max(m1, row[j + 1]); m2 = max(m2, row[j + 2])
+        m3 = max(m3, row[j + 3]); m4 = max(m4, row[j + 4]); m5 = max(m5, row[j + 5])
+        m6 = max(m6, row[j + 6]); m7 = max(m7, row[j + 7])
+    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    for j in range(body, n):
+        m = max(m, row[j])
+    return m
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _sum_of(row, n):
+    """row[0] + ... + row[n-1], reassociated so that it vectorizes (one add chain would wait
+    4 cycles per element)."""
+    total = row.dtype.type(0)
+    for j in range(n):
+        total += row[j]
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _dot_of(a, b):
+    """Σ_e a[e] b[e], reassociated so that it vectorizes."""
+    total = a.dtype.type(0)
+    for e in range(a.shape[0]):
+        total += a[e] * b[e]
+    return total
+
+
+@njit(cache=True)
 def _mask_row(row, maskb, i, j0, n):
     """-inf where the explicit mask forbids key j0+j (j < n) for query i."""
     allowed = maskb[i, j0:j0 + n]
@@ -170,18 +205,14 @@ def _forward_blas(q, k, v, mask, has_mask, is_causal, scale, fast, o, lse):
                 row = s[r]
                 if has_mask:
                     _mask_row(row, mask[b], i0 + r, j0, n)
-                mx = m[r]
-                for j in range(n):
-                    mx = max(mx, row[j])
+                mx = _max_of(row, n, m[r])
                 shift = mx if mx != -np.inf else zero          # no key yet: s - 0 = -inf
                 alpha = math.exp(m[r] - shift)                 # rescales the old sums
                 m[r] = mx
                 for j in range(n):
                     row[j] -= shift
                 _exp(row, n, bits, fast)                       # p = exp(s - m)
-                total = zero
-                for j in range(n):
-                    total += row[j]
+                total = _sum_of(row, n)
                 for j in range(n, cols):                       # keys after the query: p = 0
                     row[j] = 0
                 l[r] = l[r] * alpha + total
@@ -213,12 +244,11 @@ def _backward_blas(q, k, v, o, lse, g, mask, has_mask, is_causal, scale, fast, d
     for b in prange(B):                                        # a thread owns dk[b], dv[b]
         qs = np.empty((Tq, D), dtype=q.dtype)                  # scale · q
         shift = np.empty(Tq, dtype=q.dtype)                    # lse, or 0 where lse = -inf
-        delta = np.zeros(Tq, dtype=q.dtype)                    # Δ_i = Σ_e g_ie o_ie
+        delta = np.empty(Tq, dtype=q.dtype)                    # Δ_i = Σ_e g_ie o_ie
         for i in range(Tq):
             for d in range(D):
                 qs[i, d] = scale * q[b, i, d]
-            for e in range(Dv):
-                delta[i] += g[b, i, e] * o[b, i, e]
+            delta[i] = _dot_of(g[b, i], o[b, i])
             shift[i] = lse[b, i] if lse[b, i] != -np.inf else 0
         dq_b = np.zeros((Tq, D), dtype=q.dtype)
         pbuf = np.empty(BQ * BK, dtype=q.dtype)      # s, then P: (rows, cols)
