@@ -51,7 +51,9 @@ print("plots go to", OUT)
 # state $h_T \in \mathbb{R}^{C}$: a whole sentence squeezed into $C$ numbers, however long.
 # A Transformer encoder returns a **memory** $M \in \mathbb{R}^{T_s \times C}$ — one vector
 # per input position — and the decoder chooses, at each output step, which of them to read.
-# We run both on inputs of three lengths. Token ids: 0 = pad, 1 = bos, 2 = eos, 3..10 symbols.
+# (Bahdanau et al. soon let the RNN decoder attend to all the encoder's states; the
+# Transformer keeps that idea and drops the recurrence.) We run both on inputs of three
+# lengths. Token ids: 0 = pad, 1 = bos, 2 = eos, 3..10 symbols.
 
 # %%
 config = Seq2SeqConfig(src_vocab_size=11, tgt_vocab_size=11, d_model=32, n_head=2,

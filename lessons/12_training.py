@@ -261,6 +261,7 @@ epochs = {b: STEPS * b * BLOCK / corpus for b in batch_runs}
 for b, e in epochs.items():
     print(f"batch {b:3d}: {STEPS * b * BLOCK:,} tokens seen / {corpus:,} = {e:.2f} epochs")
 assert all(e < 1 for e in epochs.values())
+assert all(run["val"][-1][1] < run["val"][-2][1] for run in batch_runs.values())  # still falling
 
 elapsed = time.perf_counter() - started
 tokens_trained = sum(len(r["loss"]) * r["batch_size"] * BLOCK
@@ -276,11 +277,12 @@ assert times_this_lesson > 100
 # Our runs make less than one pass, and the validation loss is still falling. That is also
 # how large language models are trained: GPT-3 (Brown et al., 2020, *Language Models are
 # Few-Shot Learners*, §2.2 and Table 2.2) was trained on **300 billion tokens**; its largest
-# source, filtered Common Crawl (410 billion tokens), was seen **0.44 times**, and its
-# smallest, high-quality ones 2 to 3.4 times (Wikipedia: 3.4 epochs). Language-model
-# pretraining is about **one pass or less** over a huge corpus. Many epochs over a small
-# data set (the article's 1000) is what small models on small labelled sets do, and even
-# there the held-out loss is watched to stop before the model memorises its training data.
+# source, filtered Common Crawl (410 billion tokens), was seen **0.44 times**, and only its
+# small high-quality sources were repeated, 1.9 to 3.4 times (Books1, WebText2, Wikipedia).
+# Language-model pretraining is about **one pass or less** over a huge corpus. Many epochs
+# over a small data set (the article's 1000) is what small models on small labelled sets do,
+# and even there the held-out loss is watched to stop before the model memorises its
+# training data.
 #
 # ## See it
 

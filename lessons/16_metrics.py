@@ -275,7 +275,9 @@ assert 1 < ppl < V
 # Perplexity is "per token", so it depends on what a token is. The same model, with the same
 # total log-likelihood of the held-out text, has a per-character perplexity and a much larger
 # per-word one: $\text{PPL}_{word} = e^{\text{total NLL} / N_{words}}$. Compare models only on
-# the same text with the same tokenizer (or convert to bits per character).
+# the same text with the same tokenizer (or convert to bits per character). The per-word
+# number is huge because each word spans several characters and this weak model pays for
+# every one of them.
 
 # %%
 total_nll = ce * len(next_ids)
