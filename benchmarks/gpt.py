@@ -11,7 +11,9 @@ this shape (``--model gpt``, the model users train), or the shared code (``--mod
 which splits qkv into three tensors as PyTorch code does). ``--size lesson``: the lessons' GPT
 (d_model 64, 2 layers, context 64, batch 8), where the per-op overhead counts most.
 Each framework runs in its own process (so peak RSS is its own), alternating, ``--rounds`` times;
-a process times ``--steps`` steps after 2 warm-up steps and reports the median step.
+a process times ``--steps`` steps after 2 warm-up steps and reports the median step, in wall
+time (tokens/s) and in CPU time (the process's own, summed over its threads: on a shared
+machine, at 1 thread, the steadier of the two).
 Both processes run under the same glibc malloc settings: ``--malloc tuned`` (the default) gives
 both the thresholds that ``import minigrad`` sets for itself (``minigrad.MALLOC_SETTINGS``,
 through glibc's MALLOC_*_ variables, which PyTorch's CPU allocator obeys too); ``--malloc
@@ -135,16 +137,18 @@ def worker(framework, steps, threads, kernels, model_name, size):
     step, n_params = training_step(framework, kernels, model_name, size)
     for _ in range(2):
         step()
-    times = []
+    times, cpu_times = [], []
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     tokens = SIZES[size]["batch"] * SIZES[size]["context"]
     print(json.dumps({"framework": framework, "params": n_params,
                       "tokens_per_s": tokens / statistics.median(times),
+                      "cpu_ms_per_step": 1e3 * statistics.median(cpu_times),
                       "peak_rss_mb": _peak_rss_mb(), "page_faults_per_step": faults / steps}))
 
 
@@ -185,18 +189,20 @@ def main():
     print(f"\nGPT-{args.size} training step ({SIZES[args.size]}), {args.threads} thread(s), "
           f"kernels={args.kernels}, malloc={args.malloc}, model={args.model}, "
           f"median of {args.rounds} processes × {args.steps} steps")
-    print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'peak RSS MB':>12s} "
-          f"{'page faults/step':>17s}")
+    print(f"{'framework':10s} {'params':>8s} {'tokens/s':>9s} {'CPU ms/step':>12s} "
+          f"{'peak RSS MB':>12s} {'page faults/step':>17s}")
     summary = {}
     for name, runs in results.items():
         tps = statistics.median(r["tokens_per_s"] for r in runs)
         rss = statistics.median(r["peak_rss_mb"] for r in runs)
         faults = statistics.median(r["page_faults_per_step"] for r in runs)
-        summary[name] = (tps, rss)
-        print(f"{name:10s} {runs[0]['params']:8d} {tps:9.0f} {rss:12.0f} {faults:17.0f}")
+        cpu = statistics.median(r["cpu_ms_per_step"] for r in runs)
+        summary[name] = (tps, rss, cpu)
+        print(f"{name:10s} {runs[0]['params']:8d} {tps:9.0f} {cpu:12.1f} {rss:12.0f} {faults:17.0f}")
     if "torch" in summary:
-        (ours, our_rss), (theirs, their_rss) = summary["minigrad"], summary["torch"]
-        print(f"minigrad / torch: {ours / theirs:.2f}× tokens/s, {our_rss / their_rss:.2f}× peak RSS")
+        (ours, our_rss, our_cpu), (theirs, their_rss, their_cpu) = summary["minigrad"], summary["torch"]
+        print(f"minigrad / torch: {ours / theirs:.2f}× tokens/s, {our_rss / their_rss:.2f}× peak RSS; "
+              f"{their_cpu / our_cpu:.2f}× tokens per CPU-second")
 
 
 if __name__ == "__main__":
