@@ -184,7 +184,7 @@ quarter = STEPS // 4                   # batch 128 at step 20 has seen what batc
 same_tokens = {32: batch_runs[32]["val"][-1], 128: batch_runs[128]["val"][0]}
 print(f"after {STEPS * tokens_per_step[32]:,} tokens: batch 32 (step {same_tokens[32][0]}) "
       f"{same_tokens[32][1]:.3f}, batch 128 (step {same_tokens[128][0]}) {same_tokens[128][1]:.3f}")
-assert final(batch_runs[128]) < final(batch_runs[64]) < final(batch_runs[32])
+assert final(batch_runs[128]) < min(final(batch_runs[64]), final(batch_runs[32])) - 0.1
 assert same_tokens[128][0] == quarter and same_tokens[32][1] < same_tokens[128][1]
 
 # %% [markdown]
