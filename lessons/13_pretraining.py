@@ -62,8 +62,8 @@ print("plots and runs go to", OUT)
 import matplotlib
 
 if not os.environ.get("DISPLAY"):
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+    matplotlib.use("Agg")                       # no screen: draw into files only
+import matplotlib.pyplot as plt  # noqa: E402
 
 BOXES = {"preprocessing": (0.1, 0.7), "pretraining": (0.4, 0.7), "fine-tuning": (0.7, 0.7),
          "task": (0.92, 0.7), "data labeling": (0.4, 0.25)}

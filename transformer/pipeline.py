@@ -1,8 +1,9 @@
 """The pretrain → fine-tune pipeline as functions (FORMULAS A3); ``cli.py`` is a thin shell.
 
-    pretrain(PretrainConfig)   corpus → tokenizer → GPT causal LM → runs/<name>/checkpoint.npz
-    finetune(FinetuneConfig)   labeled texts → GPTForSequenceClassification, its trunk from a
-                               pretrained checkpoint (``init``) or random ("scratch")
+    pretrain(PretrainConfig)   corpus → tokenizer → GPT causal LM (or BERT masked LM)
+                               → runs/<name>/checkpoint.npz
+    finetune(FinetuneConfig)   labeled texts → a GPT (or BERT) sequence classifier, its encoder
+                               from a pretrained checkpoint (``init``) or random ("scratch")
     evaluate(checkpoint, ...)  perplexity of a language model, or accuracy, P/R/F1 and the
                                confusion matrix of a classifier, on held-out data
     generate(checkpoint, ...)  text from a language model
@@ -23,9 +24,9 @@ from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_
                          tokenizer_from_json)
 from .data_files import DataError, load_corpus, load_task, subsample
 from .datasets import split
-from .model_kinds import (CLASSIFIER_KINDS, LM_KINDS, bert_char_tokenizer, build,
-                          classifier_config, classifier_from, lm_config, special_ids)
 from .metrics import accuracy, confusion_matrix, perplexity, precision_recall_f1
+from .model_kinds import (CLASSIFIER_KINDS, LM_KINDS, bert_char_tokenizer, build, classifier_config,
+                          classifier_from, lm_config, special_ids)
 from .runs import Run
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 from .train import (ClassificationTask, LMTask, MLMTask, TrainConfig, TrainState, fit,
@@ -424,23 +425,6 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
     out = model.generate(mg.tensor([ids], device=device), max_new_tokens,
                          temperature=temperature, top_k=top_k)
     return tokenizer.decode(out.numpy()[0].tolist())
-
-
-def attention_weights(gpt, ids, layer=0):
-    """Causal self-attention weights A = softmax(QKᵀ/√D) of ``layer`` for one sequence:
-    (H, T, T), recomputed from the block's own projections (FORMULAS C3)."""
-    x = gpt.drop(gpt.wpe(gpt.wte(mg.tensor([ids], device=gpt.wte.weight.device))))  # (1, T, C)
-    for block in gpt.blocks[:layer]:
-        x = block(x)
-    block = gpt.blocks[layer]
-    attn = block.self_attn
-    q, k, _ = attn.qkv_proj(block.norm1(x)).split(attn.d_model, dim=2)        # 3 × (1, T, C)
-    q, k = attn._heads(q).numpy()[0], attn._heads(k).numpy()[0]               # (H, T, D)
-    scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])                  # (H, T, T)
-    T = len(ids)
-    scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, -np.inf)
-    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def run_name(command):

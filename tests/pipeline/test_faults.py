@@ -1,8 +1,13 @@
 """Bad input: one ``error:`` line on stderr and a non-zero exit, never a traceback."""
+import shutil
+
 import pytest
 
 import minigrad as mg
+from minigrad.errors import CheckpointError
+from transformer.checkpoint import load_checkpoint
 from transformer.cli import main
+from transformer.pipeline import PretrainConfig, pretrain
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +74,7 @@ def test_resume_with_another_model_configuration(runs, capsys):
 
 def test_checkpoint_of_another_model_configuration(runs, tmp_path, tiny_model, capsys):
     """A checkpoint whose weights disagree with the configuration the run asks for."""
-    import shutil
     shutil.copytree(runs / "lm", tmp_path / "lm")
-    from transformer.pipeline import PretrainConfig, pretrain
-    from transformer.checkpoint import load_checkpoint
-    from minigrad.errors import CheckpointError
     config = load_checkpoint(tmp_path / "lm" / "checkpoint.npz")["run_config"]
     config = {k: v for k, v in config.items() if k != "command"}
     with pytest.raises(CheckpointError, match="n_layer: checkpoint 1, requested 2"):

@@ -1,7 +1,9 @@
 """Resume equivalence: a run interrupted and resumed computes the same losses as one that never
 stopped (to 1e-6), with dropout on so that the random generator's state matters too."""
+import numpy as np
 import pytest
 
+from transformer.checkpoint import load_checkpoint
 from transformer.pipeline import FinetuneConfig, PretrainConfig, finetune, pretrain
 from transformer.runs import Run
 
@@ -30,8 +32,6 @@ def test_pretrain_resume_is_exact(tmp_path, corpus, model):
     assert list(split) == list(range(1, 9))
     assert [split[s] for s in split] == pytest.approx([whole[s] for s in split], abs=1e-6)
     # and the runs end with the same weights
-    import numpy as np
-    from transformer.checkpoint import load_checkpoint
     a = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")["model"]
     b = load_checkpoint(tmp_path / "split" / "checkpoint.npz")["model"]
     assert all(np.allclose(a[k], b[k], atol=1e-6) for k in a)
