@@ -2,8 +2,6 @@
 import re
 from pathlib import Path
 
-import pytest
-
 from lessons.catalog import find_lessons, parse_ids, read_index
 
 REPO = Path(__file__).parents[2]
@@ -18,7 +16,7 @@ def formulas_ids():
     if not FORMULAS.is_file():
         return FIXED_IDS
     text = FORMULAS.read_text(encoding="utf-8")
-    return re.findall(r"^- \*\*([A-F]\d+)\b", text, flags=re.M)
+    return re.findall(r"^- \*\*([A-F]\d+)\b", text, flags=re.MULTILINE)
 
 
 def test_formulas_ids_are_the_28_known_ones():
