@@ -9,7 +9,7 @@
     runs/<name>/pretrain/   checkpoint, metrics, plots/loss.png, plots/lr.png
     runs/<name>/finetune/   the same, plus plots/confusion.png
     runs/<name>/scratch/    the from-scratch classifier
-    runs/<name>/plots/      attention.png (the pretrained GPT reading a test review),
+    runs/<name>/plots/      attention.png (the pretrained GPT reading a short review),
                             comparison.png (validation accuracy of both classifiers)
     runs/<name>/summary.md
 """
@@ -24,6 +24,8 @@ from .pipeline import FinetuneConfig, PretrainConfig, _encode, finetune, pretrai
 from .runs import Run, _pyplot
 
 __all__ = ["DemoConfig", "demo"]
+
+SAMPLE_REVIEW = "这本书写得很好，我很喜欢。"     # "This book is well written, I like it a lot."
 
 
 @dataclass
@@ -72,17 +74,17 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True
         _, _, reports["scratch"] = finetune(scratch, run.file("scratch"), device=device,
                                             progress=progress, echo=echo, tokenizer=tokenizer,
                                             plots=plots)
-    written = []
+    written, tokens = [], []
     if plots:
-        sample = "这本书写得很好，我很喜欢。"
-        ids = _encode(tokenizer, sample)[:config.block_size]
+        ids = _encode(tokenizer, SAMPLE_REVIEW)[:config.block_size]
+        tokens = [tokenizer.decode([i]) for i in ids]
         gpt.eval()
         weights = attention_weights(gpt, ids, layer=0)
-        written.append(run.plot_attention(weights, [tokenizer.decode([i]) for i in ids],
+        written.append(run.plot_attention(weights, tokens,
                                           title="Pretrained GPT, layer 0: who attends to whom"))
         if reports["scratch"] is not None:
             written.append(_plot_comparison(run))
-    summary = _summary(config, reports, run_dir, written)
+    summary = _summary(config, reports, run_dir, written, tokens)
     run.write_summary(summary)
     echo("\n" + summary)
     return reports
@@ -119,7 +121,7 @@ def _plot_comparison(run):
     return run._save(fig, "comparison.png")
 
 
-def _summary(config, reports, run_dir, plots):
+def _summary(config, reports, run_dir, plots, tokens):
     examples = f"{config.limit:,}" if config.limit else "all"
     lines = [f"# Demo: pretrain on {config.corpus} → fine-tune on {config.task}", "",
              f"Pretraining: {config.steps} steps, no labels. Fine-tuning: {config.finetune_steps}"
@@ -137,4 +139,6 @@ def _summary(config, reports, run_dir, plots):
     if plots:
         lines.append("Plots: " + ", ".join(os.path.relpath(p, run_dir) for p in plots) + ", "
                      "pretrain/plots/loss.png, pretrain/plots/lr.png, finetune/plots/confusion.png")
+        lines.append("Attention heatmap positions (rows attend to columns): "
+                     + " ".join(f"{i}:{t}" for i, t in enumerate(tokens)))
     return "\n".join(lines)
