@@ -84,3 +84,18 @@ def test_bert_pretrain_finetune_evaluate(tmp_path, corpus, reviews, tiny_model, 
     assert "perplexity:" in capsys.readouterr().out
     assert main(["generate", "--checkpoint", str(lm), "--prompt", "我们"]) == 1
     assert "generate needs a GPT" in capsys.readouterr().err
+
+
+def test_finetune_on_a_named_multiclass_task(tmp_path, tiny_model, capsys):
+    """chatterbot's English topics (21 labels, read from the installed package): macro P/R/F1
+    and a 21 × 21 confusion matrix."""
+    pytest.importorskip("yaml")
+    assert main(["finetune", "--task", "topics-en", "--limit", "300", *tiny_model, "--steps",
+                 "2", "--eval-every", "2", "--run", "topics", "--runs-dir", str(tmp_path),
+                 "--no-progress", "--no-plots"]) == 0
+    state = load_checkpoint(tmp_path / "topics" / "checkpoint.npz")
+    names = state["extra"]["label_names"]
+    assert len(names) > 2 and state["model_config"]["num_labels"] == len(names)
+    out = capsys.readouterr().out
+    matrix = json.loads(out.split("confusion_matrix: ")[1].splitlines()[0])
+    assert len(matrix) == len(names) and sum(map(sum, matrix)) > 0
