@@ -9,14 +9,15 @@ import time
 import pytest
 
 from transformer.checkpoint import load_checkpoint
+from transformer.cli import main
 
 pytestmark = pytest.mark.slow
 
 
-def start(tmp_path, corpus, *flags):
+def start(tmp_path, corpus, *flags, steps=100000):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "transformer", "pretrain", "--corpus",
-                             str(corpus), "--steps", "100000", "--run", "run", "--runs-dir",
+                             str(corpus), "--steps", str(steps), "--run", "run", "--runs-dir",
                              str(tmp_path), "--no-progress", "--no-plots", "--threads", "1",
                              "--sample-tokens", "2", *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -31,8 +32,8 @@ def wait_for(condition, process, timeout=120):
         time.sleep(0.001)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits(tmp_path, corpus, tiny_model):
-    process = start(tmp_path, corpus, *tiny_model, "--batch-size", "2")
+def test_ctrl_c_saves_a_checkpoint_and_exits(tmp_path, corpus, tiny_model, capsys):
+    process = start(tmp_path, corpus, *tiny_model, "--batch-size", "2", steps=300)
     metrics = tmp_path / "run" / "metrics.jsonl"
     wait_for(lambda: metrics.exists() and metrics.read_text().count('"loss"') >= 3, process)
     process.send_signal(signal.SIGINT)
@@ -42,6 +43,12 @@ def test_ctrl_c_saves_a_checkpoint_and_exits(tmp_path, corpus, tiny_model):
     step = int(err.split("interrupted at step ")[1].split(":")[0])
     assert step >= 3
     assert load_checkpoint(tmp_path / "run" / "checkpoint.npz")["step"] == step
+    # the command it prints continues the run to its end
+    assert main(["pretrain", "--run", "run", "--runs-dir", str(tmp_path), "--resume",
+                 "--no-progress"]) == 0
+    assert f"resumed {tmp_path / 'run' / 'checkpoint.npz'} at step {step}" in \
+        capsys.readouterr().out
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.npz")["step"] == 300
 
 
 def test_kill_9_during_a_checkpoint_write(tmp_path, corpus):
