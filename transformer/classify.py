@@ -12,6 +12,10 @@ L = ``num_labels``. Pooling reads one vector per sequence from the right-padded 
 Both are a weighted sum over positions, pooled = wᵀ h with w (B, T) one-hot or 1/length, so
 one batched matmul does either. Padding goes on the right and attention is causal, so no real
 token ever attends to a pad token: no padding mask is needed.
+
+``GPTForTokenClassification`` labels every position instead (tagging): logits_t = score(h_t).
+A GPT's h_t has seen only tokens ≤ t, so a tag that depends on the next character (where a
+word ends) is harder for it than for a BERT, which sees both sides.
 """
 from dataclasses import asdict, dataclass
 
@@ -24,7 +28,7 @@ from minigrad.tensor import Tensor
 
 from .gpt import GPT, GPTConfig
 
-__all__ = ["GPTClassifierConfig", "GPTForSequenceClassification"]
+__all__ = ["GPTClassifierConfig", "GPTForSequenceClassification", "GPTForTokenClassification"]
 
 
 @dataclass
@@ -96,3 +100,14 @@ class GPTForSequenceClassification(Module):
         w = tensor(w[:, None, :].astype(h.dtype), device=h.device)          # (B, 1, T)
         pooled = (w @ h).reshape(B, -1)                                      # (B, C)
         return self.score(pooled)                                            # (B, L)
+
+
+class GPTForTokenClassification(GPTForSequenceClassification):
+    """``forward(ids, attention_mask=None) -> logits (B, T, num_labels)``: one label per token,
+    from the trunk's vector at that position (``pooling`` is unused)."""
+
+    def forward(self, ids, attention_mask=None):
+        ids = ids if isinstance(ids, Tensor) else tensor(ids)
+        if ids.ndim != 2:
+            raise ShapeError(f"GPTForTokenClassification: ids must be (B, T), got {ids.shape}")
+        return self.score(self.hidden_states(ids))                           # (B, T, L)

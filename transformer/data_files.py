@@ -4,7 +4,8 @@
              UTF-8 text file, or a folder of .txt files (``datasets.read_text``)
     task     "sentiment" (Chinese reviews: negative / positive), "topics-en" / "topics-zh"
              (chatterbot utterances by topic) or a path: a TSV / CSV / JSONL file of text,
-             label (``datasets.read_labeled``)
+             label (``datasets.read_labeled``); or the tagging task "segmentation" (People's
+             Daily characters tagged B/M/E/S: where each word begins and ends)
 
 Bytes that are not UTF-8 are read as U+FFFD and reported through ``warn`` (the datasets
 module's ``UnicodeWarning``, shown as one line). Missing files raise FileNotFoundError; bad
@@ -18,13 +19,15 @@ from minigrad.errors import MinigradError
 
 from . import datasets
 
-__all__ = ["DataError", "CORPORA", "TASKS", "load_corpus", "load_task", "subsample"]
+__all__ = ["DataError", "CORPORA", "TASKS", "TAGGING_TASKS", "load_corpus", "load_task",
+           "is_tagging", "subsample"]
 
 CORPORA = {"peoples-daily": datasets.peoples_daily_text,
            "stdlib-docs": datasets.stdlib_docstrings}
 TASKS = {"sentiment": datasets.chinese_sentiment,
          "topics-en": lambda: datasets.chatterbot_topics("english"),
          "topics-zh": lambda: datasets.chatterbot_topics("chinese")}
+TAGGING_TASKS = {"segmentation": datasets.segmentation_tags}
 
 
 class DataError(MinigradError, ValueError):
@@ -61,6 +64,11 @@ def load_corpus(corpus, warn=print):
 def load_task(task, label_names=None, warn=print):
     """``(examples, label_names)``: (text, label id) pairs of a named task or labeled file.
     ``label_names`` (a trained classifier's) fixes the ids; another label is an error."""
+    if task in TAGGING_TASKS:
+        data = TAGGING_TASKS[task]()
+        index = {tag: i for i, tag in enumerate(data.label_names)}
+        return ([(text, [index[t] for t in tags]) for text, tags in data.examples],
+                tuple(data.label_names))
     if task in TASKS:
         data = TASKS[task]()
     elif not _is_path(task):
@@ -72,6 +80,11 @@ def load_task(task, label_names=None, warn=print):
         raise DataError(f"{task}: every example has the label {data.label_names[0]!r}; a "
                         "classifier needs at least two classes")
     return list(data.examples), tuple(data.label_names)
+
+
+def is_tagging(task):
+    """True for a task with one label per character."""
+    return task in TAGGING_TASKS
 
 
 def subsample(items, limit, seed):

@@ -5,13 +5,16 @@
     "bert"            BertForMaskedLM                         masked-token prediction (B5)
     "gpt-classifier"  GPTForSequenceClassification            a "gpt" checkpoint, or scratch
     "bert-classifier" BertForSequenceClassification           a "bert" checkpoint, or scratch
+    "gpt-tagger"      GPTForTokenClassification               a "gpt" checkpoint, or scratch
+    "bert-tagger"     BertForTokenClassification              a "bert" checkpoint, or scratch
 
 A checkpoint stores the config as a dict; ``build(kind, config)`` makes the model again.
 """
 from dataclasses import asdict
 
-from .bert import BertConfig, BertForMaskedLM, BertForSequenceClassification
-from .classify import GPTClassifierConfig, GPTForSequenceClassification
+from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
+                   BertForTokenClassification)
+from .classify import GPTClassifierConfig, GPTForSequenceClassification, GPTForTokenClassification
 from .gpt import GPT, GPTConfig
 from .tokenizers import CharTokenizer
 
@@ -19,7 +22,7 @@ __all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_c
            "classifier_config", "classifier_from", "special_ids", "bert_char_tokenizer"]
 
 LM_KINDS = ("gpt", "bert")
-CLASSIFIER_KINDS = ("gpt-classifier", "bert-classifier")
+CLASSIFIER_KINDS = ("gpt-classifier", "bert-classifier", "gpt-tagger", "bert-tagger")
 BERT_SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -37,6 +40,10 @@ def build(kind, config):
         return GPTForSequenceClassification(GPTClassifierConfig(**config))
     if kind == "bert-classifier":
         return BertForSequenceClassification(_bert_config(config), config["num_labels"])
+    if kind == "gpt-tagger":
+        return GPTForTokenClassification(GPTClassifierConfig(**config))
+    if kind == "bert-tagger":
+        return BertForTokenClassification(_bert_config(config), config["num_labels"])
     raise ValueError(f"unknown model kind {kind!r}; expected one of "
                      f"{', '.join(LM_KINDS + CLASSIFIER_KINDS)}")
 
@@ -59,14 +66,16 @@ def classifier_config(lm_kind, config, num_labels, pooling):
     return {**config, "num_labels": num_labels}
 
 
-def classifier_from(lm_kind, lm, num_labels, pooling="last"):
-    """``(kind, classifier)`` whose encoder starts from the pretrained ``lm``'s weights."""
+def classifier_from(lm_kind, lm, num_labels, pooling="last", head="classifier"):
+    """``(kind, model)`` whose encoder starts from the pretrained ``lm``'s weights; ``head``:
+    "classifier" (one label per text) or "tagger" (one label per token)."""
+    kind = f"{lm_kind}-{head}"
     if lm_kind == "gpt":
-        return "gpt-classifier", GPTForSequenceClassification.from_gpt(lm, num_labels, pooling)
-    config = classifier_config("bert", asdict(lm.config), num_labels, pooling)
-    model = build("bert-classifier", config)
+        cls = GPTForSequenceClassification if head == "classifier" else GPTForTokenClassification
+        return kind, cls.from_gpt(lm, num_labels, pooling)
+    model = build(kind, classifier_config("bert", asdict(lm.config), num_labels, pooling))
     model.bert.load_state_dict(lm.bert.state_dict(), strict=False)   # the pooler starts fresh
-    return "bert-classifier", model
+    return kind, model
 
 
 def special_ids(tokenizer):

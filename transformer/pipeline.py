@@ -15,22 +15,20 @@ import os
 import time
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
-
 import minigrad as mg
 from minigrad.errors import CheckpointError, DeviceError
 
 from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_checkpoint,
                          tokenizer_from_json)
-from .data_files import DataError, load_corpus, load_task, subsample
+from .data_files import DataError, is_tagging, load_corpus, load_task, subsample
 from .datasets import split
 from .metrics import accuracy, confusion_matrix, perplexity, precision_recall_f1
 from .model_kinds import (CLASSIFIER_KINDS, LM_KINDS, bert_char_tokenizer, build, classifier_config,
                           classifier_from, lm_config, special_ids)
 from .runs import Run
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
-from .train import (ClassificationTask, LMTask, MLMTask, TrainConfig, TrainState, fit,
-                    make_optimizer, make_scheduler)
+from .train import (ClassificationTask, LMTask, MLMTask, TokenClassificationTask, TrainConfig,
+                    TrainState, fit, make_optimizer, make_scheduler)
 
 __all__ = ["PretrainConfig", "FinetuneConfig", "pretrain", "finetune", "evaluate", "generate",
            "load_model", "check_device"]
@@ -268,19 +266,30 @@ def load_model(path, device="cpu"):
 
 # ---- fine-tuning ------------------------------------------------------------------------------
 def _encode_examples(tokenizer, examples, max_len, kind):
-    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``."""
-    cls = [tokenizer.token_to_id("[CLS]")] if kind == "bert-classifier" else []
+    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``.
+    A tagger's labels are one per character, so its tokenizer must be a character one; [CLS]
+    gets the label -100 (no loss)."""
+    cls = [tokenizer.token_to_id("[CLS]")] if kind.startswith("bert") else []
+    tagging = kind.endswith("tagger")
+    if tagging and not isinstance(tokenizer, CharTokenizer):
+        raise DataError(f"a tagging task labels every character: it needs a character "
+                        f"tokenizer, and this model has a {type(tokenizer).__name__}")
     ids, labels = [], []
     for text, label in examples:
         tokens = (cls + _encode(tokenizer, text))[:max_len] or [_pad_id(tokenizer)]
         ids.append(tokens)
-        labels.append(label)
+        labels.append(([-100] * len(cls) + list(label))[:len(tokens)] if tagging else label)
     return ids, labels
+
+
+def _task_class(kind):
+    return TokenClassificationTask if kind.endswith("tagger") else ClassificationTask
 
 
 def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokenizer=None,
              resume=False, stop_at=None, plots=True):
-    """Fine-tune a sequence classifier; returns ``(model, tokenizer, report)``.
+    """Fine-tune a sequence classifier (or a tagger, for a tagging task); returns
+    ``(model, tokenizer, report)``.
 
     ``config.init``: a pretrained GPT checkpoint whose trunk (and tokenizer) the classifier
     starts from, or "scratch": random weights and a character tokenizer built on the training
@@ -290,12 +299,16 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     run = Run(run_dir)
     (train, valid, test), label_names = task_split(config.task, config.limit, config.seed,
                                                    warn=echo)
+    head = "tagger" if is_tagging(config.task) else "classifier"
     mg.manual_seed(config.seed)
     state = load_checkpoint(run.checkpoint_path, kind=CLASSIFIER_KINDS) if resume else None
     if state is not None:
         tokenizer = tokenizer_from_json(state["tokenizer"])
         kind, model = state["kind"], build(state["kind"], state["model_config"])
     elif config.init == "minilm":
+        if head == "tagger":
+            raise DataError("--init minilm: its WordPiece tokens are not characters; tag "
+                            "characters with a model pretrained here or from scratch")
         kind, model, tokenizer = "bert-classifier", *_minilm_classifier(len(label_names))
     elif config.init != "scratch":
         pretrained, tokenizer, pretrained_state = load_model(config.init)
@@ -303,18 +316,18 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
             raise CheckpointError(f"{config.init}: a classifier; --init needs a pretrained "
                                   "language model (a 'pretrain' checkpoint)")
         kind, model = classifier_from(pretrained_state["kind"], pretrained, len(label_names),
-                                      config.pooling)
+                                      config.pooling, head)
     else:
         if config.model not in LM_KINDS:
             raise DataError(f"unknown --model {config.model!r}; expected gpt or bert")
         tokenizer = tokenizer or build_tokenizer("char", "".join(t for t, _ in train), 0,
                                                  config.model)
-        kind = f"{config.model}-classifier"
+        kind = f"{config.model}-{head}"
         model = build(kind, classifier_config(
             config.model, lm_config(config.model, tokenizer.vocab_size, pad_id=_pad_id(tokenizer),
                                     **{k: getattr(config, k) for k in MODEL_FIELDS}),
             len(label_names), config.pooling))
-    context = model.config.block_size if kind == "gpt-classifier" \
+    context = model.config.block_size if kind.startswith("gpt") \
         else model.config.max_position_embeddings
     max_len = min(config.max_len, context)
     model.to(device)
@@ -332,8 +345,8 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         echo(f"finetune ({'from ' + config.init if config.init != 'scratch' else 'from scratch'})"
              f": {len(train)} / {len(valid)} / {len(test)} train / validation / test texts, "
              f"labels {', '.join(label_names)}")
-    task = ClassificationTask(data[0], data[1], config.batch_size, _pad_id(tokenizer),
-                              config.seed, device)
+    task = _task_class(kind)(data[0], data[1], config.batch_size, _pad_id(tokenizer),
+                             config.seed, device)
     model_config = state["model_config"] if state is not None else \
         classifier_config(kind.split("-")[0], asdict(model.config), len(label_names),
                           config.pooling)
@@ -376,9 +389,8 @@ def classification_report(model, task, data, label_names):
     matrix of ``model`` on ``data`` (FORMULAS F1)."""
     model.eval()
     with mg.no_grad():
-        pred, loss = task.predict(model, data)
+        pred, target, loss = task.predict(model, data)
     model.train()
-    target = np.asarray(data[1])
     average = "binary" if len(label_names) == 2 else "macro"
     p, r, f1 = precision_recall_f1(pred, target, average=average)
     return {"loss": loss, "accuracy": accuracy(pred, target), "precision": p, "recall": r,
@@ -416,7 +428,7 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
     else:
         examples, _ = load_task(data, label_names=label_names, warn=echo)
     encoded = _encode_examples(tokenizer, examples, state["extra"]["max_len"], state["kind"])
-    task = ClassificationTask(encoded, encoded, 64, _pad_id(tokenizer), device=device)
+    task = _task_class(state["kind"])(encoded, encoded, 64, _pad_id(tokenizer), device=device)
     report = classification_report(model, task, encoded, label_names)
     report["labels"] = list(label_names)
     return report

@@ -16,9 +16,9 @@ the batches are a function of the step, and the random generators are saved, so 
 interrupted and resumed run computes the same losses as one that never stopped. Ctrl-C
 (SIGINT) finishes the current step, saves a checkpoint and returns ``interrupted=True``.
 
-Three tasks: ``LMTask`` (next-token prediction on a token stream, GPT pretraining),
-``MLMTask`` (masked-token prediction, BERT pretraining) and ``ClassificationTask`` (one label
-per text).
+The tasks: ``LMTask`` (next-token prediction on a token stream, GPT pretraining),
+``MLMTask`` (masked-token prediction, BERT pretraining), ``ClassificationTask`` (one label per
+text) and ``TokenClassificationTask`` (one label per token).
 """
 import math
 import signal
@@ -39,7 +39,7 @@ from .bert import mask_tokens
 from .metrics import perplexity
 
 __all__ = ["TrainConfig", "TrainState", "FitResult", "make_optimizer", "make_scheduler", "fit",
-           "LMTask", "MLMTask", "ClassificationTask", "pad_batch"]
+           "LMTask", "MLMTask", "ClassificationTask", "TokenClassificationTask", "pad_batch"]
 
 
 @dataclass
@@ -367,19 +367,38 @@ class ClassificationTask:
         return out[0] if isinstance(out, tuple) else out
 
     def loss(self, model, batch):
-        return F.cross_entropy(self.logits(model, batch), batch[2])
+        logits = self.logits(model, batch)                        # (B, L) or (B, T, L)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[2].reshape(-1),
+                               ignore_index=-100)
 
     def predict(self, model, data, batch_size=64):
-        """Predicted labels and the mean loss over ``data`` (in order)."""
-        preds, losses = [], []
+        """``(predictions, targets, mean loss)`` over ``data`` in order; for tagging, the
+        labeled positions only (flattened)."""
+        preds, targets, losses = [], [], []
         for start in range(0, len(data[0]), batch_size):
             batch = self._collate(data, range(start, min(start + batch_size, len(data[0]))))
-            logits = self.logits(model, batch)
-            losses.append(F.cross_entropy(logits, batch[2]).item() * len(batch[2]))
-            preds.append(logits.numpy().argmax(axis=-1))
-        return np.concatenate(preds), float(np.sum(losses) / len(data[0]))
+            labels = batch[2].numpy()
+            labeled = labels != -100
+            losses.append(self.loss(model, batch).item() * labeled.sum())
+            preds.append(self.logits(model, batch).numpy().argmax(axis=-1)[labeled])
+            targets.append(labels[labeled])
+        n = sum(len(t) for t in targets)
+        return np.concatenate(preds), np.concatenate(targets), float(np.sum(losses) / n)
 
     def evaluate(self, model):
-        preds, loss = self.predict(model, self.valid)
-        correct = preds == np.asarray(self.valid[1])
-        return {"val_loss": loss, "val_accuracy": float(correct.mean())}
+        preds, targets, loss = self.predict(model, self.valid)
+        return {"val_loss": loss, "val_accuracy": float((preds == targets).mean())}
+
+
+class TokenClassificationTask(ClassificationTask):
+    """One label per token (word segmentation, tagging): the model maps (ids, attention_mask)
+    to logits (B, T, num_labels); labels (B, T) hold -100 where no label applies (padding,
+    [CLS]), and the loss is the cross-entropy over the labeled positions."""
+
+    def _collate(self, data, indices):
+        ids, mask = pad_batch([data[0][i] for i in indices], self.pad_id)
+        labels = np.full(ids.shape, -100, dtype=np.int64)                   # (B, T)
+        for row, i in enumerate(indices):
+            labels[row, :len(data[1][i])] = data[1][i]
+        return (tensor(ids, device=self.device), tensor(mask, device=self.device),
+                tensor(labels, device=self.device))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from transformer.classify import GPTClassifierConfig, GPTForSequenceClassification
+from transformer.classify import (GPTClassifierConfig, GPTForSequenceClassification,
+                                GPTForTokenClassification)
 from transformer.gpt import GPT, GPTConfig
 
 SHAPE = dict(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)
@@ -81,3 +82,11 @@ def test_bad_inputs(gpt):
         model(np.zeros((2, 3), dtype=np.int64), np.ones((2, 4)))
     with pytest.raises(ValueError, match="no real token"):
         model(np.zeros((1, 3), dtype=np.int64), np.zeros((1, 3)))
+
+
+def test_token_classifier_labels_every_position(gpt, rng):
+    model = GPTForTokenClassification.from_gpt(gpt, num_labels=4)
+    ids = rng.integers(0, 11, size=(2, 5))
+    h = model.hidden_states(mg.tensor(ids)).numpy()                          # (2, 5, C)
+    W, b = model.score.weight.numpy(), model.score.bias.numpy()
+    np.testing.assert_allclose(model(ids).numpy(), h @ W.T + b, rtol=1e-5, atol=1e-6)

@@ -114,3 +114,24 @@ def test_finetune_from_minilm(tmp_path, reviews, capsys):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "mini"), "--data",
                  str(reviews)]) == 0
     assert capsys.readouterr().out.count("accuracy:") == 2
+
+
+def test_tagging_task_word_segmentation(tmp_path, corpus, tiny_model, capsys):
+    """--task segmentation: one B/M/E/S label per character of People's Daily text, a GPT tagger
+    from the pretrained checkpoint and a BERT tagger from scratch; MiniLM's WordPiece refused."""
+    lm = pretrain(tmp_path, corpus, tiny_model)
+    runs = str(tmp_path / "runs")
+    common = ["--task", "segmentation", "--limit", "200", "--steps", "3", "--eval-every", "3",
+              "--batch-size", "8", "--runs-dir", runs, "--no-progress", "--no-plots"]
+    assert main(["finetune", "--init", str(lm), "--run", "seg", *common]) == 0
+    assert main(["finetune", "--model", "bert", *tiny_model, "--run", "segb", *common]) == 0
+    out = capsys.readouterr().out
+    assert "labels B, E, M, S" in out
+    matrix = json.loads(out.split("confusion_matrix: ")[1].splitlines()[0])
+    assert len(matrix) == 4 and sum(map(sum, matrix)) > 20          # characters, not texts
+    assert load_checkpoint(tmp_path / "runs" / "seg" / "checkpoint.npz")["kind"] == "gpt-tagger"
+    assert load_checkpoint(tmp_path / "runs" / "segb" / "checkpoint.npz")["kind"] == \
+        "bert-tagger"
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "runs" / "seg")]) == 0
+    assert main(["finetune", "--init", "minilm", "--run", "segm", *common]) == 1
+    assert "not characters" in capsys.readouterr().err
