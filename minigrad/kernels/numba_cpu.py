@@ -15,6 +15,8 @@ and calls an ``@njit`` row kernel. Optimizations:
     Python float literal inside a float32 expression promotes it to float64;
   - a vectorizable float32 exp (``exp_f32``: no call into libm, so LLVM can use SIMD — this
     Numba build has no SVML) and an erf/tanh built on it; float64 keeps math.exp/erf/tanh;
+    softmax's exp(x - max), whose argument is never positive, uses the shorter
+    ``exp_nonpositive_f32`` (same polynomial, no overflow handling);
   - ``fastmath={'reassoc'}`` on the row kernels only: sums may be reordered, so they vectorize;
     NaN and Inf behave as in IEEE arithmetic (no 'nnan'/'ninf'). Not 'contract' there: a fused
     a*b - c keeps the exact product, and layer norm's dx̂ - mean(dx̂) would no longer cancel to 0;
