@@ -38,7 +38,7 @@ from minigrad.serialization import load, save
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 
 __all__ = ["save_checkpoint", "load_checkpoint", "check_model_config", "restore_rng",
-           "tokenizer_to_json", "tokenizer_from_json"]
+           "restore_training", "tokenizer_to_json", "tokenizer_from_json"]
 
 FORMAT, VERSION = "minigrad-transformer-checkpoint", 1
 
@@ -129,6 +129,19 @@ def load_checkpoint(path, kind=None):
         raise CheckpointError(f"{path}: holds a {state['kind']!r} model, expected "
                               f"{' or '.join(repr(k) for k in kinds)}")
     return state
+
+
+def restore_training(train_state, state):
+    """Put a checkpoint's model, optimizer, scheduler, random states and step into
+    ``train_state`` (a ``train.TrainState`` built like the one that was saved)."""
+    try:
+        train_state.model.load_state_dict(state["model"])
+        train_state.optimizer.load_state_dict(state["optimizer"])
+        train_state.scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint: cannot restore the training state ({err})") from err
+    restore_rng(state["rng"])
+    train_state.step = state["step"]
 
 
 def check_model_config(state, model_config, path):

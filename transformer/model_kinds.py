@@ -7,6 +7,7 @@
     "bert-classifier" BertForSequenceClassification           a "bert" checkpoint, or scratch
     "gpt-tagger"      GPTForTokenClassification               a "gpt" checkpoint, or scratch
     "bert-tagger"     BertForTokenClassification              a "bert" checkpoint, or scratch
+    "seq2seq"         Seq2SeqTransformer (encoder-decoder)    scratch (translate.py)
 
 A checkpoint stores the config as a dict; ``build(kind, config)`` makes the model again.
 """
@@ -16,6 +17,7 @@ from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
                    BertForTokenClassification)
 from .classify import GPTClassifierConfig, GPTForSequenceClassification, GPTForTokenClassification
 from .gpt import GPT, GPTConfig
+from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from .tokenizers import CharTokenizer
 
 __all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_config",
@@ -34,6 +36,8 @@ def build(kind, config):
     """A fresh model of ``kind`` from its config dict."""
     if kind == "gpt":
         return GPT(GPTConfig(**config))
+    if kind == "seq2seq":
+        return Seq2SeqTransformer(Seq2SeqConfig(**config))
     if kind == "bert":
         return BertForMaskedLM(_bert_config(config))
     if kind == "gpt-classifier":

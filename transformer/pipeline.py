@@ -13,12 +13,12 @@ own label); labels enter at fine-tuning (FORMULAS A2, B5).
 """
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import minigrad as mg
 from minigrad.errors import CheckpointError, DeviceError
 
-from .checkpoint import (check_model_config, load_checkpoint, restore_rng, save_checkpoint,
+from .checkpoint import (check_model_config, load_checkpoint, restore_training, save_checkpoint,
                          tokenizer_from_json)
 from .data_files import DataError, is_tagging, load_corpus, load_task, subsample
 from .datasets import split
@@ -29,6 +29,7 @@ from .runs import Run
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 from .train import (ClassificationTask, LMTask, MLMTask, TokenClassificationTask, TrainConfig,
                     TrainState, fit, make_optimizer, make_scheduler)
+from .translate import finetune_seq2seq, is_seq2seq, load_pairs, seq2seq_report, translate
 
 __all__ = ["PretrainConfig", "FinetuneConfig", "pretrain", "finetune", "evaluate", "generate",
            "load_model", "check_device"]
@@ -87,11 +88,6 @@ class FinetuneConfig:
     eval_every: int = 100
     checkpoint_every: int = 0
     seed: int = 0
-
-
-def _train_config(config):
-    names = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in asdict(config).items() if k in names})
 
 
 def check_device(device):
@@ -205,12 +201,12 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
         check_model_config(state, model_config, run.checkpoint_path)
     mg.manual_seed(config.seed)
     model = build(config.model, model_config).to(device)
-    train_config = _train_config(config)
+    train_config = TrainConfig.from_settings(config)
     optimizer = make_optimizer(model, train_config)
     scheduler = make_scheduler(optimizer, train_config)
     train_state = TrainState(model, optimizer, scheduler)
     if state is not None:
-        _restore(train_state, state)
+        restore_training(train_state, state)
         run.truncate_metrics(train_state.step)
         echo(f"resumed {run.checkpoint_path} at step {train_state.step}")
     else:
@@ -240,21 +236,10 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
     return model, tokenizer, result
 
 
-def _restore(train_state, state):
-    try:
-        train_state.model.load_state_dict(state["model"])
-        train_state.optimizer.load_state_dict(state["optimizer"])
-        train_state.scheduler.load_state_dict(state["scheduler"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"checkpoint: cannot restore the training state ({err})") from err
-    restore_rng(state["rng"])
-    train_state.step = state["step"]
-
-
 def load_model(path, device="cpu"):
     """``(model, tokenizer, checkpoint)`` from a checkpoint of any ``model_kinds`` kind."""
     path = _checkpoint_path(path)
-    state = load_checkpoint(path, kind=LM_KINDS + CLASSIFIER_KINDS)
+    state = load_checkpoint(path, kind=LM_KINDS + CLASSIFIER_KINDS + ("seq2seq",))
     model = build(state["kind"], state["model_config"])
     try:
         model.load_state_dict(state["model"])
@@ -296,6 +281,9 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     texts (or ``tokenizer``, to compare with a pretrained model on equal terms).
     """
     check_device(device)
+    if is_seq2seq(config.task):
+        return finetune_seq2seq(config, run_dir, device=device, progress=progress, echo=echo,
+                                resume=resume, stop_at=stop_at, plots=plots)
     run = Run(run_dir)
     (train, valid, test), label_names = task_split(config.task, config.limit, config.seed,
                                                    warn=echo)
@@ -332,12 +320,12 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     max_len = min(config.max_len, context)
     model.to(device)
     data = [_encode_examples(tokenizer, part, max_len, kind) for part in (train, valid, test)]
-    train_config = _train_config(config)
+    train_config = TrainConfig.from_settings(config)
     optimizer = make_optimizer(model, train_config)
     scheduler = make_scheduler(optimizer, train_config)
     train_state = TrainState(model, optimizer, scheduler)
     if state is not None:
-        _restore(train_state, state)
+        restore_training(train_state, state)
         run.truncate_metrics(train_state.step)
     else:
         run.write_config({"command": "finetune", **asdict(config), "device": device,
@@ -422,6 +410,12 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
         with mg.no_grad():
             loss = task.valid_loss(model, task.valid_ids)
         return {"loss": loss, "perplexity": perplexity(loss)}
+    if state["kind"] == "seq2seq":
+        if data is not None:
+            raise DataError("evaluate --data: a translator is evaluated on its own task's "
+                            "test split")
+        test = load_pairs(cfg["task"], cfg["limit"], cfg["seed"])[2]
+        return seq2seq_report(model, tokenizer, test, device)
     label_names = state["extra"]["label_names"]
     if data is None:
         examples = task_split(cfg["task"], cfg["limit"], cfg["seed"], label_names, echo)[0][2]
@@ -439,6 +433,10 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
     """Continue ``prompt`` with a pretrained GPT; returns the whole text."""
     check_device(device)
     model, tokenizer, state = load_model(checkpoint, device)
+    if state["kind"] == "seq2seq":
+        model.eval()
+        ids = translate(model, [tokenizer.encode(prompt)], device)[0]
+        return f"{prompt} → {tokenizer.decode(ids)}"
     if state["kind"] != "gpt":
         raise CheckpointError(f"{checkpoint}: a {state['kind']} model; generate needs a GPT "
                               "(a BERT fills in masked tokens, it does not write left to right)")

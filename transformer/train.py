@@ -23,7 +23,7 @@ text) and ``TokenClassificationTask`` (one label per token).
 import math
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -55,6 +55,12 @@ class TrainConfig:
     eval_every: int = 100        # evaluate (and sample) every this many steps, and at the end
     checkpoint_every: int = 0    # save every this many steps (0: at evaluations and the end)
     seed: int = 0                # initialisation, dropout and batch order
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The fields of this class taken from a command's config dataclass."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in asdict(settings).items() if k in names})
 
 
 @dataclass

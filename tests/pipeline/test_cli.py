@@ -135,3 +135,19 @@ def test_tagging_task_word_segmentation(tmp_path, corpus, tiny_model, capsys):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "runs" / "seg")]) == 0
     assert main(["finetune", "--init", "minilm", "--run", "segm", *common]) == 1
     assert "not characters" in capsys.readouterr().err
+
+
+def test_seq2seq_translation_task(tmp_path, tiny_model, capsys):
+    """--task numbers: an encoder-decoder trained from scratch on English number words →
+    Chinese numerals; test exact match and BLEU; generate translates; evaluate re-scores."""
+    runs = str(tmp_path / "runs")
+    assert main(["finetune", "--task", "numbers", "--limit", "100", *tiny_model, "--max-len",
+                 "48", "--steps", "2", "--eval-every", "2", "--batch-size", "8", "--run", "num",
+                 "--runs-dir", runs, "--no-progress", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "exact_match:" in out and "bleu:" in out and "(reference " in out
+    run = tmp_path / "runs" / "num"
+    assert load_checkpoint(run / "checkpoint.npz")["kind"] == "seq2seq"
+    assert main(["evaluate", "--checkpoint", str(run)]) == 0
+    assert main(["generate", "--checkpoint", str(run), "--prompt", "twelve"]) == 0
+    assert capsys.readouterr().out.count("twelve → ") == 1

@@ -1,0 +1,165 @@
+"""Sequence-to-sequence fine-tuning: translation with the encoder-decoder Transformer (B1-B3).
+
+    finetune --task numbers        English number words → Chinese numerals (exactly checkable:
+                                   "three hundred and twelve" → "三百一十二")
+
+The model is a ``Seq2SeqTransformer`` trained from scratch with teacher forcing: the decoder
+reads [bos] + target and predicts target + [eos] (``seq2seq.make_batch``). One character
+vocabulary serves both sides (tied embeddings). The test split is translated greedily and
+scored by exact match and corpus BLEU over characters (FORMULAS F1).
+"""
+from dataclasses import asdict
+
+import numpy as np
+
+import minigrad as mg
+
+from . import datasets
+from .checkpoint import load_checkpoint, restore_training, save_checkpoint, tokenizer_from_json
+from .data_files import DataError, subsample
+from .metrics import corpus_bleu
+from .model_kinds import build
+from .runs import Run
+from .seq2seq import make_batch
+from .tokenizers import CharTokenizer
+from .train import (ClassificationTask, TrainConfig, TrainState, fit, make_optimizer,
+                    make_scheduler)
+
+__all__ = ["SEQ2SEQ_TASKS", "is_seq2seq", "load_pairs", "build_tokenizer", "seq2seq_config",
+           "Seq2SeqTask", "translate", "seq2seq_report", "finetune_seq2seq"]
+
+SEQ2SEQ_TASKS = {"numbers": lambda: datasets.number_translation(4000, seed=0)}
+SPECIALS = ["<pad>", "<bos>", "<eos>"]          # ids 1, 2, 3 after <unk> = 0
+
+
+def is_seq2seq(task):
+    return task in SEQ2SEQ_TASKS
+
+
+def load_pairs(task, limit, seed):
+    """(train, valid, test) lists of (source, target) strings, split 80/10/10 without leaks."""
+    pairs = SEQ2SEQ_TASKS[task]()
+    parts = datasets.split(subsample(pairs, limit, seed), (0.8, 0.1, 0.1), seed=seed)
+    if not all(parts):
+        raise DataError(f"{task}: {len(pairs)} pairs are too few for a training, a validation "
+                        "and a test part (80/10/10)")
+    return parts
+
+
+def build_tokenizer(pairs):
+    return CharTokenizer.from_text("".join(s + t for s, t in pairs), special_tokens=SPECIALS)
+
+
+def seq2seq_config(tokenizer, config):
+    """A small Seq2SeqConfig in the pipeline's size names (n_layer layers on each side)."""
+    ids = {name: tokenizer.token_to_id(token)
+           for name, token in zip(("pad_id", "bos_id", "eos_id"), SPECIALS)}
+    V = tokenizer.vocab_size
+    return dict(src_vocab_size=V, tgt_vocab_size=V, d_model=config.n_embd, n_head=config.n_head,
+                num_encoder_layers=config.n_layer, num_decoder_layers=config.n_layer,
+                d_ff=4 * config.n_embd, dropout=config.dropout, max_len=config.max_len,
+                norm_first=True, **ids)
+
+
+class Seq2SeqTask(ClassificationTask):
+    """Batches of (src, tgt_in, tgt_out) in a new order each epoch (as ClassificationTask's);
+    the loss is the model's teacher-forced cross-entropy; validation reports it and the exact
+    match of greedy translations."""
+
+    def __init__(self, train, valid, batch_size, config, seed=0, device="cpu"):
+        super().__init__(train, valid, batch_size, config["pad_id"], seed, device)
+        self.ids = config
+
+    def _collate(self, data, indices):
+        arrays = make_batch([data[0][i] for i in indices], [data[1][i] for i in indices],
+                            self.ids["pad_id"], self.ids["bos_id"], self.ids["eos_id"])
+        return tuple(mg.tensor(a, device=self.device) for a in arrays)
+
+    def tokens(self, batch):
+        return int((batch[2].numpy() != self.ids["pad_id"]).sum())
+
+    def loss(self, model, batch):
+        return model(batch[0], batch[1], batch[2])[1]
+
+    def evaluate(self, model):
+        losses = [self.loss(model, self._collate(self.valid, range(s, min(s + 64, len(
+            self.valid[0]))))).item() for s in range(0, len(self.valid[0]), 64)]
+        hyps = translate(model, self.valid[0], self.device)
+        exact = np.mean([h == list(t) for h, t in zip(hyps, self.valid[1])])
+        return {"val_loss": float(np.mean(losses)), "val_exact_match": float(exact)}
+
+
+def translate(model, sources, device="cpu", batch_size=64):
+    """Greedy translations (token lists) of source token lists."""
+    out = []
+    for start in range(0, len(sources), batch_size):
+        src, _, _ = make_batch(sources[start:start + batch_size],
+                               [[0]] * len(sources[start:start + batch_size]),
+                               model.config.pad_id)
+        out += model.greedy_decode(mg.tensor(src, device=device), max_len=model.config.max_len)
+    return out
+
+
+def seq2seq_report(model, tokenizer, pairs, device="cpu"):
+    """Exact match and corpus BLEU (character tokens) of greedy translations of ``pairs``,
+    with three examples."""
+    model.eval()
+    with mg.no_grad():
+        hyps = [tokenizer.decode(h) for h in
+                translate(model, [tokenizer.encode(s) for s, _ in pairs], device)]
+    model.train()
+    refs = [t for _, t in pairs]
+    bleu = corpus_bleu(hyps, refs, tokenize="char")
+    return {"exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)])),
+            "bleu": float(bleu.score),
+            "examples": [f"{s} → {h} (reference {r})" for (s, r), h in zip(pairs[:3], hyps)]}
+
+
+def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print, resume=False,
+                     stop_at=None, plots=True):
+    """Train an encoder-decoder translator from scratch on a seq2seq task (``pipeline.finetune``
+    sends it here); returns ``(model, tokenizer, report)``: exact match and BLEU on the test
+    split."""
+    run = Run(run_dir)
+    train, valid, test = load_pairs(config.task, config.limit, config.seed)
+    mg.manual_seed(config.seed)
+    state = load_checkpoint(run.checkpoint_path, kind="seq2seq") if resume else None
+    tokenizer = tokenizer_from_json(state["tokenizer"]) if state else build_tokenizer(train)
+    model_config = state["model_config"] if state else seq2seq_config(tokenizer, config)
+    model = build("seq2seq", model_config).to(device)
+
+    def encode(pairs):
+        limit = model_config["max_len"] - 1                    # room for bos / eos
+        return ([tokenizer.encode(s)[:limit] for s, _ in pairs],
+                [tokenizer.encode(t)[:limit] for _, t in pairs])
+
+    train_config = TrainConfig.from_settings(config)
+    optimizer = make_optimizer(model, train_config)
+    train_state = TrainState(model, optimizer, make_scheduler(optimizer, train_config))
+    if state is not None:
+        restore_training(train_state, state)
+        run.truncate_metrics(train_state.step)
+    else:
+        run.write_config({"command": "finetune", **asdict(config), "device": device})
+        echo(f"finetune (seq2seq from scratch): {len(train)} / {len(valid)} / {len(test)} "
+             f"train / validation / test pairs, e.g. {train[0][0]} → {train[0][1]}")
+    task = Seq2SeqTask(encode(train), encode(valid), config.batch_size, model_config,
+                       config.seed, device)
+
+    def save(s):
+        save_checkpoint(run.checkpoint_path, kind="seq2seq", model_config=model_config,
+                        model=s.model, tokenizer=tokenizer, step=s.step, optimizer=s.optimizer,
+                        scheduler=s.scheduler, data={"seed": config.seed, "batches": s.step},
+                        run_config={"command": "finetune", **asdict(config)})
+
+    result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
+                 echo=echo, stop_at=stop_at)
+    if plots:
+        run.plot_curves()
+    if result.interrupted:
+        return model, tokenizer, {"interrupted": True, "step": result.step}
+    report = seq2seq_report(model, tokenizer, test, device)
+    run.log({"step": result.step, "test_exact_match": report["exact_match"],
+             "test_bleu": report["bleu"]})
+    report.update(interrupted=False, step=result.step)
+    return model, tokenizer, report
