@@ -3,8 +3,10 @@
 
     demo        pretrain a GPT on People's Daily, fine-tune a sentiment classifier, compare it
                 with one trained from scratch, write plots: python -m transformer demo
-    pretrain    GPT causal LM on a corpus: --corpus FILE|FOLDER, --tokenizer char|bpe|wordpiece
-    finetune    sequence classification: --task sentiment|FILE.tsv, --init RUN|CKPT|scratch
+    pretrain    GPT causal LM (--model bert: masked LM) on a corpus: --corpus FILE|FOLDER,
+                --tokenizer char|bpe|wordpiece
+    finetune    --task sentiment|topics-en|FILE.tsv (classification), segmentation (tagging),
+                numbers (seq2seq); --init RUN|CKPT|minilm|scratch
     evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity, or accuracy/P/R/F1/confusion
     generate    --checkpoint RUN|CKPT --prompt TEXT
 
@@ -37,8 +39,11 @@ THREADS_HELP = ("CPU threads (default 1: at these model sizes a second thread ga
 
 HELP = {
     "corpus": "'peoples-daily' or a UTF-8 text file / folder of .txt files",
-    "task": "'sentiment' or a text<TAB>label file",
-    "init": "a pretrained run folder or checkpoint, or 'scratch'",
+    "task": "sentiment | topics-en | topics-zh | a TSV/CSV/JSONL file of text, label "
+            "(sequence classification); segmentation (one tag per character); numbers "
+            "(seq2seq translation, trained from scratch)",
+    "init": "a pretrained run folder or checkpoint, 'minilm' (all-MiniLM-L6-v2), or 'scratch'",
+    "model": "gpt | bert",
     "tokenizer": "char | bpe | wordpiece",
     "steps": "optimizer steps",
     "limit": "use at most this many labeled examples (0: all)",

@@ -2,8 +2,10 @@
 
     pretrain(PretrainConfig)   corpus → tokenizer → GPT causal LM (or BERT masked LM)
                                → runs/<name>/checkpoint.npz
-    finetune(FinetuneConfig)   labeled texts → a GPT (or BERT) sequence classifier, its encoder
-                               from a pretrained checkpoint (``init``) or random ("scratch")
+    finetune(FinetuneConfig)   labeled texts → a GPT (or BERT) sequence classifier, or a
+                               tagger for a tagging task, its encoder from a pretrained
+                               checkpoint (``init``), all-MiniLM-L6-v2, or random ("scratch");
+                               a seq2seq task trains a translator from scratch (translate.py)
     evaluate(checkpoint, ...)  perplexity of a language model, or accuracy, P/R/F1 and the
                                confusion matrix of a classifier, on held-out data
     generate(checkpoint, ...)  text from a language model
