@@ -154,13 +154,6 @@ _tanh = _by_precision(tanh_f32, math.tanh, "_tanh")
 
 
 @njit(cache=True)
-def _row_max(row):
-    """max of a row, 0 if it is not finite (as reference._row_max)."""
-    m = _largest(row)
-    return m if np.isfinite(m) else row.dtype.type(0)
-
-
-@njit(cache=True)
 def _largest(row):
     """max of a row (NaNs skipped unless first); eight running maxima (independent
     comparisons overlap in the CPU: 3x faster than one chain)."""
@@ -175,6 +168,21 @@ def _largest(row):
     for j in range(body, n):
         m = max(m, row[j])
     return m
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _max_and_sum_exp(row):
+    """(m, Σ_j exp(row_j - m)), m = the row's max, or 0 if that is not finite (as
+    reference._row_max); every row_j - m ≤ 0 then, so the shorter exp serves."""
+    m = _largest(row)
+    s = row.dtype.type(0)
+    if np.isfinite(m):
+        for j in range(row.shape[0]):
+            s += _exp_nonpositive(row[j] - m)
+        return m, s
+    for j in range(row.shape[0]):
+        s += _exp(row[j])
+    return row.dtype.type(0), s
 
 
 def _rows(a):
@@ -194,7 +202,7 @@ def _softmax_rows(x, out):
             for j in range(row.shape[0]):
                 o[j] = _exp_nonpositive(row[j] - m)
                 s += o[j]
-        else:                               # ±inf in the row: as the reference, shift by 0
+        else:                               # max not finite: as the reference, shift by 0
             for j in range(row.shape[0]):
                 o[j] = _exp(row[j])
                 s += o[j]
@@ -235,10 +243,7 @@ def softmax_backward(y, g):
 def _log_softmax_rows(x, out):
     for i in prange(x.shape[0]):
         row, o = x[i], out[i]
-        m = _row_max(row)
-        s = x.dtype.type(0)
-        for j in range(row.shape[0]):
-            s += _exp(row[j] - m)
+        m, s = _max_and_sum_exp(row)
         log_s = np.log(s)
         for j in range(row.shape[0]):
             o[j] = (row[j] - m) - log_s
@@ -279,10 +284,9 @@ def _cross_entropy_rows(x, target, ignore_index, smoothing, loss, lse):
     eps, one_minus_eps = dt(smoothing), dt(1 - smoothing)
     for i in prange(x.shape[0]):
         row = x[i]
-        m = _row_max(row)
-        s, total = dt(0), dt(0)
+        m, s = _max_and_sum_exp(row)
+        total = dt(0)
         for j in range(row.shape[0]):
-            s += _exp(row[j] - m)
             total += row[j]
         lse[i] = m + np.log(s)
         if target[i] == ignore_index:
