@@ -15,8 +15,8 @@ and calls an ``@njit`` row kernel. Optimizations:
     Python float literal inside a float32 expression promotes it to float64;
   - a vectorizable float32 exp (``exp_f32``: no call into libm, so LLVM can use SIMD — this
     Numba build has no SVML) and an erf/tanh built on it; float64 keeps math.exp/erf/tanh;
-    softmax's exp(x - max), whose argument is never positive, uses the shorter
-    ``exp_nonpositive_f32`` (same polynomial, no overflow handling);
+    where the argument is never positive (x - max in softmax, -x² in erf and GELU's φ, -2|x|
+    in tanh) the shorter ``exp_nonpositive_f32`` serves (same polynomial, no overflow handling);
   - ``fastmath={'reassoc'}`` on the row kernels only: sums may be reordered, so they vectorize;
     NaN and Inf behave as in IEEE arithmetic (no 'nnan'/'ninf'). Not 'contract' there: a fused
     a*b - c keeps the exact product, and layer norm's dx̂ - mean(dx̂) would no longer cancel to 0;
@@ -116,7 +116,7 @@ in float32 (worst near 0, where 1 - poly·e^(-x²) cancels).
     a = abs(x)
     t = _ONE / (_ONE + _ERF_P * a)
     poly = ((((_ERF_A5 * t + _ERF_A4) * t + _ERF_A3) * t + _ERF_A2) * t + _ERF_A1) * t
-    y = _ONE - poly * exp_f32(-a * a)
+    y = _ONE - poly * exp_nonpositive_f32(-a * a)
     return y if x >= 0 else -y
 
 
@@ -126,7 +126,7 @@ def tanh_f32(x):
 
     |error| < 2e-7 (absolute: near 0 the relative error grows, harmless in 1 + tanh).
     """
-    e = exp_f32(-_TWO * abs(x))
+    e = exp_nonpositive_f32(-_TWO * abs(x))
     y = (_ONE - e) / (_ONE + e)
     return y if x >= 0 else -y
 
@@ -438,7 +438,7 @@ def _gelu_backward_flat(x, g, tanh_form, out):
             out[i] = g[i] * (half * (dt(1) + t) + half * v * (dt(1) - t * t) * du)
         else:
             cdf = half * (dt(1) + _erf(v * inv_sqrt2))
-            out[i] = g[i] * (cdf + v * _exp(-half * v * v) * inv_sqrt_2pi)
+            out[i] = g[i] * (cdf + v * _exp_nonpositive(-half * v * v) * inv_sqrt_2pi)
 
 
 def gelu_backward(x, g, approximate):
