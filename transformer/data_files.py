@@ -91,7 +91,7 @@ def subsample(items, limit, seed):
     """At most ``limit`` items (0: all), drawn at random with ``seed``, in their order.
 
     >>> subsample(list("abcdef"), 3, seed=0)
-    ['b', 'c', 'f']
+    ['c', 'd', 'f']
     """
     if not limit or limit >= len(items):
         return list(items)
