@@ -30,6 +30,10 @@ Built so far:
   ``save_pretrained``; ``installed_checkpoint()`` finds the all-MiniLM-L6-v2 package's files.
 - ``seq2seq``: ``Seq2SeqConfig``, ``Seq2SeqTransformer`` (the original encoder-decoder, FORMULAS
   B1-B3; greedy and beam-search decoding).
+- ``classify``: ``GPTForSequenceClassification``, ``GPTForTokenClassification`` (a pretrained
+  GPT as the backbone of a classifier or tagger).
+- The pipeline behind ``python -m transformer``: ``pipeline`` (pretrain, finetune, evaluate,
+  generate), ``demo``, ``train`` (the training loop, exact resume), ``checkpoint``, ``runs``.
 - ``datasets``: real offline corpora from installed packages (People's Daily, Chinese reviews,
   chatterbot-corpus, the standard library's docstrings), the user's own files, number
   translation, leak-free seeded splits.
@@ -44,6 +48,7 @@ from .embedding import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding
                         sinusoidal_table)
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
                    BertForTokenClassification, BertModel, mask_tokens, mean_pool)
+from .classify import GPTForSequenceClassification, GPTForTokenClassification
 from .gpt import GPT, GPTConfig, sample_next_token
 from .pretrained import installed_checkpoint, save_pretrained
 from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer, make_batch
@@ -53,4 +58,5 @@ __all__ = ["TokenEmbedding", "SinusoidalPositionalEncoding", "LearnedPositionalE
            "EncoderLayer", "DecoderLayer", "GPTConfig", "GPT", "sample_next_token",
            "BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
            "BertForTokenClassification", "mask_tokens", "mean_pool", "installed_checkpoint",
-           "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer", "make_batch"]
+           "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer", "make_batch",
+           "GPTForSequenceClassification", "GPTForTokenClassification"]
