@@ -170,7 +170,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run the op on tensors (and plain values); record it when a gradient is needed."""
         for used in registry._tracers:
-            used.add(cls.__name__)
+            used.record(cls, args, kwargs)
         arrays, needs = [], []
         for a in args:
             is_tensor = isinstance(a, Tensor)

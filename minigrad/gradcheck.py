@@ -11,9 +11,7 @@ element by element. They must agree within ``atol + rtol · |numeric|``.
 When a check of a whole model fails, ``find_bad_backward`` says which op is to blame: it runs
 the same comparison on every op the model applied, one at a time, in isolation.
 """
-import contextlib
 import dataclasses
-import sys
 
 import numpy as np
 
@@ -137,35 +135,16 @@ class _Call:
 
 
 class _CallRecorder(list):
-    """A tracer (see ``registry.trace_ops``) that keeps every call's arguments, not just its name.
+    """A tracer (see ``registry.tracing``) that keeps every call's arguments, not just its name.
 
     The graph keeps an op's tensor inputs but not its other arguments (``dim=1``, a mask), so
-    to run an op again on its own we need the whole call. ``Function.apply`` calls
-    ``tracer.add(name)`` first thing; its frame, one level up, holds ``cls``, ``args`` and
-    ``kwargs``. (Replacing ``Function.apply`` instead would miss a ``MyOp.apply`` that was
-    looked up before recording began, such as ``fn = MyOp.apply``.)
+    to run an op again on its own we need the whole call.
     """
 
-    def add(self, name):
-        caller = sys._getframe(1).f_locals
-        if not {"cls", "args", "kwargs"} <= caller.keys():
-            raise RuntimeError("find_bad_backward: Function.apply no longer names its arguments "
-                               "cls, args, kwargs; update gradcheck._CallRecorder")
-        args = caller["args"]
+    def record(self, op, args, kwargs):
         recorded = is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad
                                              for a in args)
-        self.append(_Call(caller["cls"], args, caller["kwargs"], recorded, _user_frame()))
-
-
-@contextlib.contextmanager
-def _recording_calls():
-    """Record every ``Function.apply`` made inside the block, in order."""
-    calls = _CallRecorder()
-    registry._tracers.append(calls)
-    try:
-        yield calls
-    finally:
-        del registry._tracers[next(i for i, t in enumerate(registry._tracers) if t is calls)]
+        self.append(_Call(op, args, kwargs, recorded, _user_frame()))
 
 
 def _float64_array(a):
@@ -245,7 +224,7 @@ def find_bad_backward(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """
     inputs = [_as_float64_leaf(x) for x in inputs]
     rng = np.random.default_rng(seed)
-    with _recording_calls() as calls:
+    with registry.tracing(_CallRecorder()) as calls:
         fn(*inputs)
     recorded = [c for c in calls if c.recorded]        # the ops that entered the graph
     for number, call in enumerate(recorded, start=1):

@@ -8,7 +8,7 @@ import contextlib
 __all__ = ["OPS", "register", "trace_ops"]
 
 OPS = {}            # name -> Function subclass
-_tracers = []       # sets collecting the names of ops applied while tracing
+_tracers = []       # objects whose record(op, args, kwargs) sees every op applied (see tracing)
 
 
 def register(function_class):
@@ -18,7 +18,24 @@ def register(function_class):
     OPS[name] = function_class
 
 
+class _OpNames(set):
+    """The tracer of ``trace_ops``: the names of the ops applied."""
+
+    def record(self, op, args, kwargs):
+        self.add(op.__name__)
+
+
 @contextlib.contextmanager
+def tracing(tracer):
+    """Call ``tracer.record(op, args, kwargs)`` for every ``Function.apply`` inside the block."""
+    _tracers.append(tracer)
+    try:
+        yield tracer
+    finally:
+        # by identity: list.remove compares with ==, and a nested tracer may hold equal names
+        del _tracers[next(i for i, t in enumerate(_tracers) if t is tracer)]
+
+
 def trace_ops():
     """Collect the names of every op applied inside the block.
 
@@ -28,10 +45,4 @@ def trace_ops():
     >>> sorted(used)
     ['Mul', 'Sum']
     """
-    used = set()
-    _tracers.append(used)
-    try:
-        yield used
-    finally:
-        # by identity: list.remove compares with ==, and a nested tracer may hold equal names
-        del _tracers[next(i for i, t in enumerate(_tracers) if t is used)]
+    return tracing(_OpNames())
