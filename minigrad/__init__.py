@@ -33,7 +33,7 @@ from minigrad.functions import (abs, add, cat, chunk, clamp, div, exp, expand, f
                                 neg, permute, pow, relu, reshape, sigmoid, softmax, split, sqrt,
                                 squeeze, stack, sub, sum, tanh, transpose, unsqueeze, var, view,
                                 where)
-from minigrad.gradcheck import gradcheck
+from minigrad.gradcheck import find_bad_backward, gradcheck
 from minigrad.tensor import Tensor, _add_methods, bool_, float32, float64, int64
 from minigrad.threads import get_num_threads, set_num_threads
 
@@ -47,7 +47,7 @@ __all__ = [
     "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "randn", "rand", "randint",
     "randperm", "zeros_like", "ones_like", "full_like", "randn_like", "manual_seed",
     "Function", "Context", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "detect_anomaly", "gradcheck", "cuda", "set_num_threads", "get_num_threads",
+    "detect_anomaly", "gradcheck", "find_bad_backward", "cuda", "set_num_threads", "get_num_threads",
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
     "relu", "clamp", "where", "masked_fill", "matmul", "sum", "mean", "max", "min", "var",
     "logsumexp", "softmax", "log_softmax", "reshape", "view", "transpose", "permute",
