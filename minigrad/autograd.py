@@ -258,22 +258,26 @@ def _accumulate(tensor, grad):
         tensor.grad += grad
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Fill ``.grad`` of every leaf that ``root`` depends on (see ``Tensor.backward``)."""
+def seed_gradient(root, grad, caller="backward()"):
+    """dL/d(root) to start a backward pass from: ``grad``, checked, or 1 for a single element."""
     if not root.requires_grad:
-        raise BackwardError("backward(): this tensor does not require grad and has no graph; "
+        raise BackwardError(f"{caller}: this tensor does not require grad and has no graph; "
                             "create the inputs with requires_grad=True")
     if grad is None:
         if root.data.size != 1:
-            raise BackwardError(f"backward(): the output has shape {root.shape}; a gradient can "
+            raise BackwardError(f"{caller}: the output has shape {root.shape}; a gradient can "
                                 "be created implicitly only for a single-element output, so "
                                 "pass grad= of the same shape")
-        grad = np.ones_like(root.data)
-    else:
-        grad = grad.data if isinstance(grad, Tensor) else grad
-        if grad.shape != root.data.shape:
-            raise ShapeError(f"backward(): grad has shape {grad.shape}, output has {root.shape}")
-        grad = grad.astype(root.data.dtype, copy=False)
+        return np.ones_like(root.data)
+    grad = grad.data if isinstance(grad, Tensor) else grad
+    if grad.shape != root.data.shape:
+        raise ShapeError(f"{caller}: grad has shape {grad.shape}, output has {root.shape}")
+    return grad.astype(root.data.dtype, copy=False)
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see ``Tensor.backward``)."""
+    grad = seed_gradient(root, grad)
     if root._op is None:
         _accumulate(root, grad)
         return

@@ -30,7 +30,7 @@ import dataclasses
 
 import numpy as np
 
-from minigrad.autograd import graph_order
+from minigrad.autograd import graph_order, seed_gradient
 from minigrad.errors import BackwardError, ShapeError
 from minigrad.gradcheck import find_bad_backward
 
@@ -296,22 +296,6 @@ class BackwardStep:
         printer.text(str(self))
 
 
-def _seed_gradient(root, grad):
-    """dL/d(root) to start from, checked as ``backward()`` checks it."""
-    if not root.requires_grad:
-        raise BackwardError("step_backward: this tensor does not require grad and has no graph; "
-                            "create the inputs with requires_grad=True")
-    if grad is None:
-        if root.data.size != 1:
-            raise BackwardError(f"step_backward: the output has shape {root.shape}; pass grad= "
-                                "of the same shape (only a single-element output gets 1)")
-        return np.ones_like(root.data)
-    grad = getattr(grad, "data", grad)
-    if grad.shape != root.data.shape:
-        raise ShapeError(f"step_backward: grad has shape {grad.shape}, output has {root.shape}")
-    return grad.astype(root.data.dtype, copy=False)
-
-
 def _as_tuple(grads):
     return grads if isinstance(grads, tuple) else (grads,)
 
@@ -325,7 +309,7 @@ def backward_steps(root, grad=None, max_elements=12):
     For element-wise ops the step also shows the local derivative d output / d input, the
     op's backward of a gradient of ones, so that contribution = g × local can be read off.
     """
-    g_root = _seed_gradient(root, grad)
+    g_root = seed_gradient(root, grad, "step_backward")
     number = {id(t): i for i, t in enumerate(graph_nodes(root))}
     ops = graph_order(root) if root._op is not None else []
     pending, leaf_sums = {id(root): g_root}, {}

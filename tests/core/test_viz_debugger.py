@@ -154,7 +154,7 @@ def test_errors_say_what_is_wrong():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(mg.BackwardError, match="does not require grad"):
         viz.step_backward(mg.tensor(1.0), out=None)
-    with pytest.raises(mg.BackwardError, match="shape \\(2,\\); pass grad="):
+    with pytest.raises(mg.BackwardError, match="shape \\(2,\\); a gradient .* pass grad="):
         viz.step_backward(x * x, out=None)
     with pytest.raises(mg.ShapeError, match="grad has shape \\(3,\\)"):
         viz.step_backward(x * x, grad=np.ones(3, np.float32), out=None)
