@@ -238,7 +238,37 @@ print("dy/dW =", fixed.weight.grad.round(6).tolist(), " = the input", features.n
 assert np.allclose(fixed.weight.grad, features.numpy())
 
 # %% [markdown]
-# ## 5. See it
+# ## 5. Activations and gradients, as histograms
+#
+# A network's health shows in the distribution of its activations and gradients. Run one
+# `FeedForward` on a batch of random positions, keep its hidden pre-activations $z = xW_1 + b_1$,
+# and compare what ReLU and GELU do with them. ReLU's gradient is exactly 0 wherever $z < 0$:
+# those units pass nothing back for these inputs (a unit with $z < 0$ for *every* input is
+# "dead" and never learns again). GELU's gradient is small there, but not zero.
+
+# %%
+mg.manual_seed(1)
+B_h, T_h, C_h = 16, 32, 32
+ffn_h = FeedForward(C_h, 4 * C_h)
+x_h = mg.randn(B_h, T_h, C_h)
+z_h = ffn_h.fc1(x_h).detach()                                 # (B, T, 4C) pre-activations
+z_h.requires_grad = True
+histograms = {}
+for name, act in (("ReLU", F.relu), ("GELU", F.gelu)):
+    z_h.grad = None
+    out_h = act(z_h)
+    out_h.sum().backward()
+    histograms[name] = (out_h.numpy().ravel(), z_h.grad.ravel().copy())
+negative = float((z_h.numpy() < 0).mean())
+relu_zero = float((histograms["ReLU"][1] == 0).mean())
+gelu_zero = float((histograms["GELU"][1] == 0).mean())
+print(f"pre-activations z {tuple(z_h.shape)}: mean {z_h.numpy().mean():+.3f}, std {z_h.numpy().std():.3f}, "
+      f"{negative:.1%} negative")
+print(f"gradients exactly 0: ReLU {relu_zero:.1%} (= the negative share), GELU {gelu_zero:.1%}")
+assert relu_zero == negative and gelu_zero < 0.01 and 0.3 < negative < 0.7
+
+# %% [markdown]
+# ## 6. See it
 
 # %%
 import matplotlib
@@ -246,7 +276,8 @@ if not os.environ.get("DISPLAY") and "MPLBACKEND" not in os.environ:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")
+fig, ((left, middle, right), (h_z, h_out, h_grad)) = plt.subplots(
+    2, 3, figsize=(16, 9), layout="constrained")
 left.plot(grid, np.maximum(0, grid), label="ReLU")
 left.plot(grid, gelu_formula, label="GELU (exact)")
 left.plot(grid, tanh_formula, "--", label="GELU (tanh, GPT-2)")
@@ -260,6 +291,15 @@ right.bar(range(T), change_ffn, width=0.4, label="FFN", align="edge")
 right.bar(np.arange(T) - 0.4, change_attn, width=0.4, label="attention", align="edge")
 right.set(title="output change after changing position 3", xlabel="position", ylabel="max |Δy|")
 right.legend()
+h_z.hist(z_h.numpy().ravel(), bins=60)
+h_z.set(title="pre-activations z = xW₁ + b₁", xlabel="z")
+for name, (values, grads) in histograms.items():
+    h_out.hist(values, bins=60, alpha=0.6, label=name)
+    h_grad.hist(grads, bins=60, alpha=0.6, label=name)
+h_out.set(title="activations", xlabel="act(z)", yscale="log")
+h_grad.set(title="gradients d act / dz (a spike at 0 for ReLU)", xlabel="d act / dz", yscale="log")
+h_out.legend()
+h_grad.legend()
 fig.savefig(os.path.join(OUT, "feed_forward.png"), dpi=90)
 print("plot saved to", os.path.join(OUT, "feed_forward.png"))
 
