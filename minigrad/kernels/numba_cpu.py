@@ -97,13 +97,13 @@ def exp_nonpositive_f32(x):
     [-126, 0], 2^n is one normal float32, built in one step: fewer instructions per element.
     Wrong for x > 0: callers guarantee x ≤ 0.
     """
-    xc = _NONPOS_LO if x < _NONPOS_LO else x
+    xc = x if x >= _NONPOS_LO else _NONPOS_LO       # NaN too: never convert NaN to int
     n = np.floor(xc * _LOG2E + _HALF)
     r = (xc - n * _LN2_HI) - n * _LN2_LO
     p = ((((_EP0 * r + _EP1) * r + _EP2) * r + _EP3) * r + _EP4) * r + _EP5
     p = p * r * r + r + _ONE                          # e^r
     y = p * np.int32((np.int32(n) + 127) << 23).view(np.float32)      # e^r · 2^n
-    return _f32(0.0) if x < _NONPOS_LO else y
+    return y if x >= _NONPOS_LO else (_f32(0.0) if x < _NONPOS_LO else x)   # 0, or NaN
 
 
 @njit(**POLY)
