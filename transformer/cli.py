@@ -5,9 +5,11 @@
                 with one trained from scratch, write plots: python -m transformer demo
     pretrain    GPT causal LM (--model bert: masked LM) on a corpus: --corpus FILE|FOLDER,
                 --tokenizer char|bpe|wordpiece
-    finetune    --task sentiment|topics-en|FILE.tsv (classification), segmentation (tagging),
-                numbers (seq2seq); --init RUN|CKPT|minilm|scratch
-    evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity, or accuracy/P/R/F1/confusion
+    finetune    --task sentiment|topics-en|topics-zh|FILE.tsv (classification),
+                segmentation|pos (tagging), numbers|qa|pairs (seq2seq);
+                --init RUN|CKPT|minilm|scratch
+    evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity; accuracy/P/R/F1/confusion
+                (per word for pos); exact match and BLEU (seq2seq)
     generate    --checkpoint RUN|CKPT --prompt TEXT
 
 Every flag of a training command is a field of its config dataclass (``PretrainConfig``,
@@ -40,8 +42,14 @@ THREADS_HELP = ("CPU threads (default 1: at these model sizes a second thread ga
 HELP = {
     "corpus": "'peoples-daily' or a UTF-8 text file / folder of .txt files",
     "task": "sentiment | topics-en | topics-zh | a TSV/CSV/JSONL file of text, label "
-            "(sequence classification); segmentation (one tag per character); numbers "
-            "(seq2seq translation, trained from scratch)",
+            "(sequence classification); segmentation (a tag per character) | pos (a part of "
+            "speech per word); numbers (English words -> Chinese numerals) | qa (chatterbot "
+            "questions -> answers, --language) | pairs (--data FILE of source, target): "
+            "seq2seq, trained from scratch",
+    "data": "--task pairs: a TSV/CSV/JSONL file of source, target",
+    "language": "--task qa: english | chinese (or another chatterbot-corpus language)",
+    "train_limit": "then train on at most this many of the training part (0: all); "
+                   "validation and test stay the same",
     "init": "a pretrained run folder or checkpoint, 'minilm' (all-MiniLM-L6-v2), or 'scratch'",
     "model": "gpt | bert",
     "tokenizer": "char | bpe | wordpiece",
@@ -87,16 +95,19 @@ def build_parser():
     p = commands.add_parser("pretrain", help="pretrain a GPT language model on a corpus")
     _add_config_flags(p, pipeline.PretrainConfig)
     _add_run_flags(p)
-    p = commands.add_parser("finetune", help="fine-tune a sequence classifier")
+    p = commands.add_parser("finetune", help="fine-tune a classifier or tagger, or train a "
+                                             "seq2seq model")
     _add_config_flags(p, pipeline.FinetuneConfig)
     _add_run_flags(p)
     p = commands.add_parser("evaluate", help="metrics of a checkpoint on held-out data")
     p.add_argument("--checkpoint", required=True, help="a run folder or a checkpoint file")
     p.add_argument("--data", help="a text file (language model) or text<TAB>label file "
-                                  "(classifier); default: the run's own held-out split")
+                                  "(classifier); default: the run's own held-out split "
+                                  "(the only choice for taggers and seq2seq models)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
-    p = commands.add_parser("generate", help="continue a prompt with a pretrained GPT")
+    p = commands.add_parser("generate", help="continue a prompt with a pretrained GPT, or "
+                                             "translate / answer it with a seq2seq model")
     p.add_argument("--checkpoint", required=True, help="a run folder or a checkpoint file")
     p.add_argument("--prompt", required=True)
     p.add_argument("--max-new-tokens", type=int, default=100)

@@ -4,8 +4,9 @@
              UTF-8 text file, or a folder of .txt files (``datasets.read_text``)
     task     "sentiment" (Chinese reviews: negative / positive), "topics-en" / "topics-zh"
              (chatterbot utterances by topic) or a path: a TSV / CSV / JSONL file of text,
-             label (``datasets.read_labeled``); or the tagging task "segmentation" (People's
-             Daily characters tagged B/M/E/S: where each word begins and ends)
+             label (``datasets.read_labeled``); or a tagging task: "segmentation" (People's
+             Daily characters tagged B/M/E/S: where each word begins and ends) or "pos"
+             (People's Daily words tagged with their part of speech, 44 tags)
 
 Bytes that are not UTF-8 are read as U+FFFD and reported through ``warn`` (the datasets
 module's ``UnicodeWarning``, shown as one line). Missing files raise FileNotFoundError; bad
@@ -27,7 +28,8 @@ CORPORA = {"peoples-daily": datasets.peoples_daily_text,
 TASKS = {"sentiment": datasets.chinese_sentiment,
          "topics-en": lambda: datasets.chatterbot_topics("english"),
          "topics-zh": lambda: datasets.chatterbot_topics("chinese")}
-TAGGING_TASKS = {"segmentation": datasets.segmentation_tags}
+TAGGING_TASKS = {"segmentation": datasets.segmentation_tags,   # (characters, one tag each)
+                 "pos": datasets.peoples_daily_pos}             # (words, one tag each)
 
 
 class DataError(MinigradError, ValueError):
@@ -83,7 +85,7 @@ def load_task(task, label_names=None, warn=print):
 
 
 def is_tagging(task):
-    """True for a task with one label per character."""
+    """True for a task with one label per character or per word."""
     return task in TAGGING_TASKS
 
 

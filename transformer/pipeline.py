@@ -69,6 +69,8 @@ class PretrainConfig:
 class FinetuneConfig:
     """``python -m transformer finetune``'s settings."""
     task: str = "sentiment"          # a named task or a text<TAB>label file
+    data: str = ""                   # --task pairs: the file of source, target
+    language: str = "english"        # --task qa: chatterbot-corpus's english or chinese
     init: str = "scratch"            # a pretrained checkpoint (or its run folder), "minilm"
                                      # (all-MiniLM-L6-v2, installed), or "scratch"
     model: str = "gpt"               # scratch only: gpt | bert (a checkpoint knows its own)
@@ -80,6 +82,8 @@ class FinetuneConfig:
     pooling: str = "mean"            # GPT: mean over the tokens, or the last token's vector
     max_len: int = 64                # tokens per text (longer texts keep their start)
     limit: int = 0                   # use at most this many examples (0: all)
+    train_limit: int = 0             # then train on at most this many of the training part
+                                     # (0: all); validation and test stay whole
     steps: int = 300
     batch_size: int = 32
     lr: float = 1e-3
@@ -160,15 +164,17 @@ def corpus_split(corpus, valid_fraction, seed, warn=print):
     return "\n".join(train), "\n".join(valid)
 
 
-def task_split(task, limit, seed, label_names=None, warn=print):
+def task_split(task, limit, seed, label_names=None, warn=print, train_limit=0):
     """(train, valid, test) lists of (text, label id) and the label names: the task's
-    examples (at most ``limit``, drawn with ``seed``) split 80/10/10 by ``datasets.split``."""
+    examples (at most ``limit``, drawn with ``seed``) split 80/10/10 by ``datasets.split``;
+    then at most ``train_limit`` of the training part (the low-label regime, measured on the
+    same validation and test parts)."""
     examples, label_names = load_task(task, label_names, warn=warn)
-    parts = split(subsample(examples, limit, seed), (0.8, 0.1, 0.1), seed=seed)
-    if not all(parts):
+    train, valid, test = split(subsample(examples, limit, seed), (0.8, 0.1, 0.1), seed=seed)
+    if not (train and valid and test):
         raise DataError(f"{task}: {len(examples)} examples are too few for a training, a "
                         "validation and a test part (80/10/10)")
-    return parts, label_names
+    return (subsample(train, train_limit, seed), valid, test), label_names
 
 
 def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo=print,
@@ -253,19 +259,45 @@ def load_model(path, device="cpu"):
 
 # ---- fine-tuning ------------------------------------------------------------------------------
 def _encode_examples(tokenizer, examples, max_len, kind):
-    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``.
-    A tagger's labels are one per character, so its tokenizer must be a character one; [CLS]
-    gets the label -100 (no loss)."""
+    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``, and
+    their labels. A tagger's labels go on tokens, -100 where none applies ([CLS], padding):
+
+        characters (segmentation)   one label per character: a character tokenizer only
+        words (pos)                 each word's label on one of its tokens, -100 on the rest:
+                                    the first (BERT, as Hugging Face's token classification),
+                                    or the last for a GPT, whose causal attention lets only
+                                    the word's last token see the whole word
+    """
     cls = [tokenizer.token_to_id("[CLS]")] if kind.startswith("bert") else []
     tagging = kind.endswith("tagger")
-    if tagging and not isinstance(tokenizer, CharTokenizer):
-        raise DataError(f"a tagging task labels every character: it needs a character "
-                        f"tokenizer, and this model has a {type(tokenizer).__name__}")
     ids, labels = [], []
     for text, label in examples:
-        tokens = (cls + _encode(tokenizer, text))[:max_len] or [_pad_id(tokenizer)]
+        if tagging and not isinstance(text, str):
+            tokens, token_labels = _encode_words(tokenizer, text, label, cls,
+                                                 last=kind.startswith("gpt"))
+        else:
+            if tagging and not isinstance(tokenizer, CharTokenizer):
+                raise DataError(f"a character tagging task labels every character: it needs "
+                                f"a character tokenizer, and this model has a "
+                                f"{type(tokenizer).__name__}")
+            tokens = cls + _encode(tokenizer, text)
+            token_labels = [-100] * len(cls) + list(label) if tagging else label
+        tokens = tokens[:max_len] or [_pad_id(tokenizer)]
         ids.append(tokens)
-        labels.append(([-100] * len(cls) + list(label))[:len(tokens)] if tagging else label)
+        labels.append(token_labels[:len(tokens)] if tagging else token_labels)
+    return ids, labels
+
+
+def _encode_words(tokenizer, words, tags, cls, last):
+    """(ids, labels) of a tagged word sequence: each word's tag on its last token (``last``)
+    or its first, -100 on its other tokens and on ``cls``."""
+    ids, labels = list(cls), [-100] * len(cls)
+    for word, tag in zip(words, tags):
+        pieces = _encode(tokenizer, word)
+        if pieces:
+            where = len(pieces) - 1 if last else 0
+            ids += pieces
+            labels += [tag if i == where else -100 for i in range(len(pieces))]
     return ids, labels
 
 
@@ -283,12 +315,15 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     texts (or ``tokenizer``, to compare with a pretrained model on equal terms).
     """
     check_device(device)
+    if config.data and config.task != "pairs":
+        raise DataError(f"--data is the file of --task pairs; --task {config.task} reads its "
+                        "own data")
     if is_seq2seq(config.task):
         return finetune_seq2seq(config, run_dir, device=device, progress=progress, echo=echo,
                                 resume=resume, stop_at=stop_at, plots=plots)
     run = Run(run_dir)
     (train, valid, test), label_names = task_split(config.task, config.limit, config.seed,
-                                                   warn=echo)
+                                                   warn=echo, train_limit=config.train_limit)
     head = "tagger" if is_tagging(config.task) else "classifier"
     mg.manual_seed(config.seed)
     state = load_checkpoint(run.checkpoint_path, kind=CLASSIFIER_KINDS) if resume else None
@@ -297,8 +332,9 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         kind, model = state["kind"], build(state["kind"], state["model_config"])
     elif config.init == "minilm":
         if head == "tagger":
-            raise DataError("--init minilm: its WordPiece tokens are not characters; tag "
-                            "characters with a model pretrained here or from scratch")
+            raise DataError("--init minilm builds a sequence classifier, not a tagger (and its "
+                            "WordPiece tokens are not characters); tag with a model pretrained "
+                            "here or from scratch")
         kind, model, tokenizer = "bert-classifier", *_minilm_classifier(len(label_names))
     elif config.init != "scratch":
         pretrained, tokenizer, pretrained_state = load_model(config.init)
@@ -310,8 +346,8 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     else:
         if config.model not in LM_KINDS:
             raise DataError(f"unknown --model {config.model!r}; expected gpt or bert")
-        tokenizer = tokenizer or build_tokenizer("char", "".join(t for t, _ in train), 0,
-                                                 config.model)
+        text = "".join(t if isinstance(t, str) else "".join(t) for t, _ in train)
+        tokenizer = tokenizer or build_tokenizer("char", text, 0, config.model)
         kind = f"{config.model}-{head}"
         model = build(kind, classifier_config(
             config.model, lm_config(config.model, tokenizer.vocab_size, pad_id=_pad_id(tokenizer),
@@ -391,7 +427,9 @@ def classification_report(model, task, data, label_names):
 def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
     """Metrics of a checkpoint on held-out data: the validation part of its corpus (or the
     text ``data``) for a language model; the test split of its task (or the labeled file
-    ``data``) for a classifier."""
+    ``data``) for a classifier; the test split of its task for a tagger (accuracy and macro
+    P/R/F1 over labeled tokens: characters, or words for pos) and a seq2seq model (exact match
+    and BLEU)."""
     check_device(device)
     model, tokenizer, state = load_model(checkpoint, device)
     model.eval()
@@ -414,11 +452,14 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
         return {"loss": loss, "perplexity": perplexity(loss)}
     if state["kind"] == "seq2seq":
         if data is not None:
-            raise DataError("evaluate --data: a translator is evaluated on its own task's "
-                            "test split")
-        test = load_pairs(cfg["task"], cfg["limit"], cfg["seed"])[2]
+            raise DataError("evaluate --data: a seq2seq model is evaluated on its own task's "
+                            "test split (train on another file with --task pairs --data)")
+        test = load_pairs(cfg["task"], cfg["limit"], cfg["seed"], cfg.get("data", ""),
+                          cfg.get("language", "english"))[2]
         return seq2seq_report(model, tokenizer, test, device)
     label_names = state["extra"]["label_names"]
+    if data is not None and state["kind"].endswith("tagger"):
+        raise DataError("evaluate --data: a tagger is evaluated on its own task's test split")
     if data is None:
         examples = task_split(cfg["task"], cfg["limit"], cfg["seed"], label_names, echo)[0][2]
     else:

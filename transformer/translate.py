@@ -1,12 +1,17 @@
-"""Sequence-to-sequence fine-tuning: translation with the encoder-decoder Transformer (B1-B3).
+"""Sequence-to-sequence fine-tuning with the encoder-decoder Transformer (FORMULAS B1-B3).
 
-    finetune --task numbers        English number words → Chinese numerals (exactly checkable:
-                                   "three hundred and twelve" → "三百一十二")
+    finetune --task numbers                English number words → Chinese numerals (exactly
+                                           checkable: "three hundred and twelve" → "三百一十二")
+    finetune --task qa --language english  chatterbot-corpus: question → answer (generative QA)
+    finetune --task pairs --data FILE      the user's TSV / CSV / JSONL of source, target
 
 The model is a ``Seq2SeqTransformer`` trained from scratch with teacher forcing: the decoder
 reads [bos] + target and predicts target + [eos] (``seq2seq.make_batch``). One character
 vocabulary serves both sides (tied embeddings). The test split is translated greedily and
-scored by exact match and corpus BLEU over characters (FORMULAS F1).
+scored by exact match and corpus BLEU (FORMULAS F1). A source with several targets (a question
+with several answers) is one test item: the hypothesis matches if it equals any target, and
+BLEU counts n-grams against all of them. BLEU's tokens are sacrebleu's "zh": each Chinese
+character, and English words and punctuation as its default 13a.
 """
 from dataclasses import asdict
 
@@ -16,7 +21,7 @@ import minigrad as mg
 
 from . import datasets
 from .checkpoint import load_checkpoint, restore_training, save_checkpoint, tokenizer_from_json
-from .data_files import DataError, subsample
+from .data_files import DataError, _reporting, subsample
 from .metrics import corpus_bleu
 from .model_kinds import build
 from .runs import Run
@@ -26,9 +31,13 @@ from .train import (ClassificationTask, TrainConfig, TrainState, fit, make_optim
                     make_scheduler)
 
 __all__ = ["SEQ2SEQ_TASKS", "is_seq2seq", "load_pairs", "build_tokenizer", "seq2seq_config",
-           "Seq2SeqTask", "translate", "seq2seq_report", "finetune_seq2seq"]
+           "Seq2SeqTask", "translate", "group_targets", "seq2seq_report", "finetune_seq2seq"]
 
-SEQ2SEQ_TASKS = {"numbers": lambda: datasets.number_translation(4000, seed=0)}
+SEQ2SEQ_TASKS = {                       # name -> pairs(data, language)
+    "numbers": lambda data, language: datasets.number_translation(4000, seed=0),
+    "qa": lambda data, language: [(q, a) for q, a, _ in datasets.chatterbot_qa(language)],
+    "pairs": lambda data, language: _user_pairs(data),
+}
 SPECIALS = ["<pad>", "<bos>", "<eos>"]          # ids 1, 2, 3 after <unk> = 0
 
 
@@ -36,9 +45,17 @@ def is_seq2seq(task):
     return task in SEQ2SEQ_TASKS
 
 
-def load_pairs(task, limit, seed):
-    """(train, valid, test) lists of (source, target) strings, split 80/10/10 without leaks."""
-    pairs = SEQ2SEQ_TASKS[task]()
+def _user_pairs(path, warn=print):
+    if not path:
+        raise DataError("--task pairs needs --data FILE: a TSV / CSV / JSONL file of source, "
+                        "target")
+    return _reporting(warn, datasets.read_pairs, path)
+
+
+def load_pairs(task, limit, seed, data="", language="english"):
+    """(train, valid, test) lists of (source, target) strings, split 80/10/10 by source (all
+    targets of one source in one part: no leaks)."""
+    pairs = SEQ2SEQ_TASKS[task](data, language)
     parts = datasets.split(subsample(pairs, limit, seed), (0.8, 0.1, 0.1), seed=seed)
     if not all(parts):
         raise DataError(f"{task}: {len(pairs)} pairs are too few for a training, a validation "
@@ -89,6 +106,19 @@ class Seq2SeqTask(ClassificationTask):
         return {"val_loss": float(np.mean(losses)), "val_exact_match": float(exact)}
 
 
+def group_targets(pairs):
+    """``(sources, targets)``: each distinct source once, in order, with the list of its
+    targets.
+
+    >>> group_targets([("hi", "hello"), ("bye", "ciao"), ("hi", "hey")])
+    (['hi', 'bye'], [['hello', 'hey'], ['ciao']])
+    """
+    targets = {}
+    for source, target in pairs:
+        targets.setdefault(source, []).append(target)
+    return list(targets), list(targets.values())
+
+
 def translate(model, sources, device="cpu", batch_size=64):
     """Greedy translations (token lists) of source token lists."""
     out = []
@@ -101,18 +131,20 @@ def translate(model, sources, device="cpu", batch_size=64):
 
 
 def seq2seq_report(model, tokenizer, pairs, device="cpu"):
-    """Exact match and corpus BLEU (character tokens) of greedy translations of ``pairs``,
-    with three examples."""
+    """Exact match (the output equals one of its source's targets) and corpus BLEU against all
+    of them, of greedy outputs for the distinct sources of ``pairs``; three examples."""
+    sources, refs = group_targets(pairs)
+    limit = model.config.max_len - 1                           # as in training: room for eos
     model.eval()
     with mg.no_grad():
         hyps = [tokenizer.decode(h) for h in
-                translate(model, [tokenizer.encode(s) for s, _ in pairs], device)]
+                translate(model, [tokenizer.encode(s)[:limit] for s in sources], device)]
     model.train()
-    refs = [t for _, t in pairs]
-    bleu = corpus_bleu(hyps, refs, tokenize="char")
-    return {"exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)])),
+    bleu = corpus_bleu(hyps, refs, tokenize="zh")
+    return {"exact_match": float(np.mean([h in r for h, r in zip(hyps, refs)])),
             "bleu": float(bleu.score),
-            "examples": [f"{s} → {h} (reference {r})" for (s, r), h in zip(pairs[:3], hyps)]}
+            "examples": [f"{s} → {h} (reference {r[0]})"
+                         for s, h, r in zip(sources[:3], hyps, refs)]}
 
 
 def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print, resume=False,
@@ -121,7 +153,8 @@ def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print
     sends it here); returns ``(model, tokenizer, report)``: exact match and BLEU on the test
     split."""
     run = Run(run_dir)
-    train, valid, test = load_pairs(config.task, config.limit, config.seed)
+    train, valid, test = load_pairs(config.task, config.limit, config.seed, config.data,
+                                    config.language)
     mg.manual_seed(config.seed)
     state = load_checkpoint(run.checkpoint_path, kind="seq2seq") if resume else None
     tokenizer = tokenizer_from_json(state["tokenizer"]) if state else build_tokenizer(train)

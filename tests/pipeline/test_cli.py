@@ -151,3 +151,74 @@ def test_seq2seq_translation_task(tmp_path, tiny_model, capsys):
     assert main(["evaluate", "--checkpoint", str(run)]) == 0
     assert main(["generate", "--checkpoint", str(run), "--prompt", "twelve"]) == 0
     assert capsys.readouterr().out.count("twelve → ") == 1
+
+
+def test_seq2seq_from_the_users_pairs_file(tmp_path, tiny_model, capsys):
+    """--task pairs --data FILE: a TSV of source, target trains a translator; a missing --data
+    and --data with another task are one-line errors."""
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{w}\t{w[::-1]}\n" for w in
+                             ("abc", "bcd", "cde", "def", "efg", "fgh", "ghi", "hij", "ijk",
+                              "jkl", "klm", "lmn", "mno", "nop", "opq", "pqr", "qrs", "rst",
+                              "stu", "tuv")), encoding="utf-8")
+    common = [*tiny_model, "--steps", "2", "--eval-every", "2", "--batch-size", "4",
+              "--runs-dir", str(tmp_path), "--no-progress", "--no-plots"]
+    assert main(["finetune", "--task", "pairs", "--data", str(pairs), "--run", "rev",
+                 *common]) == 0
+    out = capsys.readouterr().out
+    assert "exact_match:" in out and "bleu:" in out and "(reference " in out
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "rev")]) == 0
+    assert "bleu:" in capsys.readouterr().out
+    assert main(["generate", "--checkpoint", str(tmp_path / "rev"), "--prompt", "abc"]) == 0
+    assert capsys.readouterr().out.startswith("abc → ")
+    assert main(["finetune", "--task", "pairs", "--run", "none", *common]) == 1
+    assert "--task pairs needs --data FILE" in capsys.readouterr().err
+    assert main(["finetune", "--task", "sentiment", "--data", str(pairs), "--run", "x",
+                 *common]) == 1
+    assert "--data is the file of --task pairs" in capsys.readouterr().err
+
+
+def test_generative_qa_on_chatterbot(tmp_path, tiny_model, capsys):
+    """--task qa --language chinese: chatterbot questions → answers; a question's answers all
+    count as references (exact match against any, BLEU against all)."""
+    pytest.importorskip("yaml")
+    assert main(["finetune", "--task", "qa", "--language", "chinese", "--limit", "60",
+                 *tiny_model, "--steps", "2", "--eval-every", "2", "--batch-size", "8",
+                 "--run", "qa", "--runs-dir", str(tmp_path), "--no-progress",
+                 "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "exact_match:" in out and "bleu:" in out
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "qa")]) == 0
+    assert main(["finetune", "--task", "qa", "--language", "klingon", "--run", "bad",
+                 "--runs-dir", str(tmp_path), "--no-progress", "--no-plots"]) == 1
+    assert "no language 'klingon'" in capsys.readouterr().err
+
+
+def test_word_level_pos_tagging(tmp_path, corpus, tiny_model, capsys):
+    """--task pos: People's Daily words with their part of speech; each word's tag sits on one
+    character (a GPT's last, a BERT's first), so the confusion matrix counts words."""
+    lm = pretrain(tmp_path, corpus, tiny_model)
+    common = ["--task", "pos", "--limit", "100", "--max-len", "16", "--steps", "2",
+              "--eval-every", "2", "--batch-size", "8", "--runs-dir", str(tmp_path / "runs"),
+              "--no-progress", "--no-plots"]
+    assert main(["finetune", "--init", str(lm), "--run", "pos", *common]) == 0
+    assert main(["finetune", "--model", "bert", *tiny_model, "--run", "posb", *common]) == 0
+    out = capsys.readouterr().out
+    matrix = json.loads(out.split("confusion_matrix: ")[1].splitlines()[0])
+    assert len(matrix) == 44 and "f1:" in out
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "runs" / "pos")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy:" in out and "f1:" in out
+
+
+def test_word_labels_sit_on_one_token_per_word():
+    """The encoding itself: [CLS] and the words' other characters get -100."""
+    from transformer.pipeline import _encode_examples
+    from transformer.tokenizers import CharTokenizer
+    tokenizer = CharTokenizer.from_text("我们学习模型", special_tokens=["[CLS]"])
+    example = [(("我们", "学习", "模"), (3, 5, 7))]
+    ids, labels = _encode_examples(tokenizer, example, 16, "gpt-tagger")
+    assert labels == [[-100, 3, -100, 5, 7]] and len(ids[0]) == 5
+    ids, labels = _encode_examples(tokenizer, example, 16, "bert-tagger")
+    assert labels == [[-100, 3, -100, 5, -100, 7]] and len(ids[0]) == 6
+    assert _encode_examples(tokenizer, example, 3, "bert-tagger")[1] == [[-100, 3, -100]]
