@@ -316,8 +316,9 @@ print("plot saved to", os.path.join(OUT, "encoder_decoder.png"))
 #
 # 1. Train the honest model for 50 steps instead of 200: where does the cross-attention
 #    heatmap go wrong first?
-# 2. Set `num_encoder_layers=1`: the reverse task gets much harder (a source position must
-#    learn how far it is from the end). How much does accuracy drop?
+# 2. Set `num_encoder_layers=1`: does the honest model still reverse every sequence in 200
+#    steps? (To read the right source position, step $t$ must know how far each position is
+#    from the end — the length is only visible through attention.)
 # 3. Turn the cheater's mask back on after training
 #    (`cheater.decoder_layers[0].__class__ = DecoderLayer`) and decode again: did it learn
 #    anything it can use without peeking?
