@@ -227,15 +227,16 @@ assert abs(final(scheduled) - final(constant_high)) < 0.3
 # %% [markdown]
 # Clipping acted on the steps with the largest gradients, scaling them down to norm $c$
 # before they entered AdamW's running means, so one odd batch cannot dominate them. The
-# schedule changes little here: a one-layer model with 36 thousand parameters is not fragile,
-# and ten warm-up steps are ten slow steps out of eighty. Warm-up and clipping earn their
-# place in deep models at high learning rates, where a few bad early updates can wreck a run
-# that costs weeks; large language models use both (GPT-3: warm-up over its first 375 million
-# tokens, cosine decay, clipping at norm 1.0; Brown et al. 2020, Appendix B).
+# schedule changes little here: a one-layer model this small (section 2 counts its
+# parameters) is not fragile, and ten warm-up steps are ten slow steps out of eighty. Warm-up
+# and clipping earn their place in deep models at high learning rates, where a few bad early
+# updates can wreck a run that costs weeks; large language models use both (GPT-3: warm-up
+# over its first 375 million tokens, cosine decay, clipping at norm 1.0; Brown et al. 2020,
+# Appendix B).
 
 # %% [markdown]
-# Clipping acted: after `clip_grad_norm_` the gradient's norm is at most $c$. We check it on
-# one more step of the trained model.
+# What clipping guarantees: after `clip_grad_norm_` the gradient's norm is at most $c$. We
+# check it on one more step of the trained model.
 
 # %%
 trained = scheduled["model"]
