@@ -123,9 +123,11 @@ assert (y[:, :-1] == x[:, 1:]).all()            # the target is the input, one s
 # `transformer.pipeline.pretrain` runs the whole loop of `python -m transformer pretrain`:
 # a character tokenizer built on the training lines, a 2-layer GPT, AdamW with warm-up and
 # cosine decay, gradient clipping, a validation loss on held-out lines, a sample every
-# evaluation, and a checkpoint. Watch the samples turn from random characters into news-like
-# Chinese while the validation loss falls. (This is a small run: about a minute of a laptop's
-# time buys text that is locally plausible, not meaningful.)
+# evaluation, and a checkpoint. Watch the validation loss fall and the samples change: from
+# random characters (every character about equally likely) to the commonest characters,
+# digits and punctuation of the newspaper. That is all a run of a few seconds buys — the
+# model has learned which characters are frequent, not yet how they combine; lesson 03's
+# count models, and real pretraining runs of weeks, go much further.
 
 # %%
 mg.set_num_threads(1)        # small matrices: a second thread gains little, and costs much
@@ -164,11 +166,12 @@ for name, report in [("from the pretrained GPT", pretrained_report),
                      ("from random weights", scratch_report)]:
     print(f"{name:>24}: test accuracy {report['accuracy']:.3f}, F1 {report['f1']:.3f}, "
           f"confusion {report['confusion_matrix']}")
-    assert 0 <= report["accuracy"] <= 1
-    assert sum(map(sum, report["confusion_matrix"])) == 200    # 10% of 2,000 reviews
+    assert report["accuracy"] > 0.6                             # well above chance (0.5)
+    assert sum(map(sum, report["confusion_matrix"])) == FT.limit // 10   # the test split
 gain = pretrained_report["accuracy"] - scratch_report["accuracy"]
 print(f"pretraining {'added' if gain > 0 else 'changed'} {gain * 100:+.1f} accuracy points "
       "at this size")
+assert abs(gain) < 0.1                                          # small, either way
 
 # %% [markdown]
 # Read the difference with care: at this toy size it is small and changes with the seed (try
@@ -219,4 +222,7 @@ print(f"lesson 13 ran in {time.perf_counter() - started:.1f} s")
 # - Run the full pipeline from the command line: `python -m transformer demo` (a few minutes),
 #   then `python -m transformer generate --checkpoint runs/<name>/pretrain --prompt 中国`.
 #
-# **Next:** lesson 14 rebuilds the article's §5 BERT classifier on a real pretrained model.
+# ## What's next
+#
+# Lesson 14 rebuilds the article's §5 BERT classifier on a real pretrained model
+# (all-MiniLM-L6-v2), bug by bug, and fine-tunes it on real labeled text.
