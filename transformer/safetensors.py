@@ -11,8 +11,10 @@ A safetensors file is three parts, back to back:
 
 So reading is ``np.frombuffer(buffer[begin:end], dtype).reshape(shape)``: no code runs, only
 numbers are read. NumPy has no bfloat16, so BF16 tensors come back as float32 (a bfloat16 is the
-top 16 bits of a float32: shift left by 16 bits, exactly). Every malformed file raises
-``CheckpointError`` naming the file and what is wrong with it.
+top 16 bits of a float32: shift left by 16 bits, exactly). As in the reference implementation,
+the tensors must tile the buffer: sorted by offset, each begins where the one before ends, and
+the last ends with the file. Every malformed file raises ``CheckpointError`` naming the file and
+what is wrong with it.
 
 >>> import os, tempfile, numpy as np
 >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
@@ -21,6 +23,7 @@ top 16 bits of a float32: shift left by 16 bits, exactly). Every malformed file 
 [('ids', 'int64', (3,)), ('w', 'float32', (2, 2))]
 """
 import json
+import math
 import os
 import struct
 
@@ -45,7 +48,10 @@ def _header(path, data):
         raise CheckpointError(f"safetensors: {path}: {len(data)} bytes, too short for the 8-byte "
                               "header length (truncated or not a safetensors file)")
     n, = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER or 8 + n > len(data):
+    if n > _MAX_HEADER:
+        raise CheckpointError(f"safetensors: {path}: the header claims {n} bytes, more than the "
+                              f"format's limit of {_MAX_HEADER} (not a safetensors file)")
+    if 8 + n > len(data):
         raise CheckpointError(f"safetensors: {path}: the header claims {n} bytes but the file "
                               f"has {len(data) - 8} after the length (truncated or not a "
                               "safetensors file)")
@@ -57,6 +63,11 @@ def _header(path, data):
     if not isinstance(header, dict):
         raise CheckpointError(f"safetensors: {path}: the header is a JSON "
                               f"{type(header).__name__}, expected an object")
+    metadata = header.get("__metadata__", {})
+    if not (isinstance(metadata, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise CheckpointError(f"safetensors: {path}: __metadata__ is {metadata!r}, expected an "
+                              "object mapping str to str")
     return header, 8 + n
 
 
@@ -67,7 +78,7 @@ def read_metadata(path):
         head = f.read(8)
         n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
         header, _ = _header(path, head + f.read(min(n, _MAX_HEADER)))
-    return header.get("__metadata__", {}) or {}
+    return header.get("__metadata__", {})
 
 
 def _open(path):
@@ -85,12 +96,15 @@ def load_file(path):
         f.readinto(data)
     header, start = _header(path, data)
     buffer = memoryview(data)[start:]
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        tensors[name] = _tensor(path, name, entry, buffer)
+    entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
+    tensors = {name: _tensor(path, name, entry, buffer) for name, entry in entries.items()}
+    _check_tiling(path, entries, len(buffer))
     return tensors
+
+
+def _is_count(value):
+    """A non-negative int (JSON's true/false are Python bools, which are ints too: not these)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _tensor(path, name, entry, buffer):
@@ -103,14 +117,13 @@ def _tensor(path, name, entry, buffer):
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
     if dtype not in DTYPES:
         raise bad(f"has dtype {dtype!r}; this reader knows {', '.join(DTYPES)}")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+    if not (isinstance(shape, list) and all(map(_is_count, shape))):
         raise bad(f"has shape {shape!r}, expected a list of non-negative integers")
-    if not (isinstance(offsets, list) and len(offsets) == 2
-            and all(isinstance(o, int) for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))
+            and offsets[0] <= offsets[1]):
         raise bad(f"has data_offsets {offsets!r}, expected [begin, end] with 0 <= begin <= end")
     begin, end = offsets
-    itemsize = np.dtype(DTYPES[dtype]).itemsize
-    expected = int(np.prod(shape, dtype=np.int64)) * itemsize
+    expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize    # Python ints: no overflow
     if end - begin != expected:
         raise bad(f"of dtype {dtype} and shape {shape} needs {expected} bytes, but its "
                   f"data_offsets {offsets} span {end - begin}")
@@ -121,6 +134,24 @@ def _tensor(path, name, entry, buffer):
     if dtype == "BF16":
         array = (array.astype(np.uint32) << 16).view(np.float32)              # exact
     return array
+
+
+def _check_tiling(path, entries, size):
+    """The tensors, sorted by offset, must cover buffer[0:size] with no overlap (two arrays
+    would share bytes: writing one would change the other) and no gap."""
+    end, previous = 0, None
+    for name, entry in sorted(entries.items(), key=lambda item: item[1]["data_offsets"]):
+        begin, stop = entry["data_offsets"]
+        if begin != end:
+            where = f"{previous!r}, which ends at byte {end}" if previous else "the buffer's start"
+            raise CheckpointError(f"safetensors: {path}: tensor {name!r} at bytes [{begin}, "
+                                  f"{stop}) {'overlaps' if begin < end else 'leaves a gap after'} "
+                                  f"{where}; expected each tensor to begin where the one before "
+                                  "ends")
+        end, previous = stop, name
+    if end != size:
+        raise CheckpointError(f"safetensors: {path}: {size - end} bytes after the last tensor "
+                              f"(the tensors end at byte {end} of a {size}-byte buffer)")
 
 
 def save_file(tensors, path, metadata=None):
@@ -136,6 +167,11 @@ def save_file(tensors, path, metadata=None):
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
             raise TypeError("save_file: metadata must map str to str")
         header["__metadata__"] = dict(metadata)
+    if not all(isinstance(name, str) for name in tensors):
+        raise TypeError(f"save_file: tensor names must be str, got {list(tensors)!r}")
+    if "__metadata__" in tensors:
+        raise ValueError("save_file: no tensor may be called '__metadata__' (the header's "
+                         "metadata entry has that name)")
     for name in sorted(tensors):
         array = np.asarray(tensors[name])
         little = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype

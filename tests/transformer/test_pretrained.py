@@ -108,6 +108,38 @@ def test_safetensors_errors_name_the_file(tmp_path, damage, message):
         load_file(tmp_path / "nothing.safetensors")
 
 
+def _f32(offsets, shape=(2,)):
+    return {"dtype": "F32", "shape": list(shape), "data_offsets": list(offsets)}
+
+
+@pytest.mark.parametrize("header, size, message", [
+    # two arrays over the same bytes: writing one would silently change the other
+    ({"a": _f32([0, 8]), "b": _f32([4, 12])}, 12, r"'b' at bytes \[4, 12\) overlaps 'a'"),
+    ({"a": _f32([8, 16])}, 16, "gap"),
+    ({"a": _f32([0, 8])}, 16, "8 bytes after the last tensor"),
+    # 2^32 · 2^32 elements: a product in int64 wraps to 0 and let [0, 0] pass
+    ({"a": _f32([0, 0], shape=(2**32, 2**32))}, 0, "needs 73786976294838206464 bytes"),
+    ({"a": _f32([0, 8], shape=(True, 2))}, 8, "non-negative integers"),
+    ({"a": _f32([False, 8])}, 8, "data_offsets"),
+    ({"__metadata__": {"format": 1}}, 0, "__metadata__ .* str to str"),
+])
+def test_safetensors_rejects_bad_layouts(tmp_path, header, size, message):
+    """The reference implementation's rules: the tensors tile the buffer, in offset order."""
+    text = json.dumps(header).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text + bytes(size))
+    with pytest.raises(mg.CheckpointError, match=message) as info:
+        load_file(path)
+    assert "bad.safetensors" in str(info.value)
+
+
+def test_safetensors_save_rejects_names_it_cannot_write(tmp_path):
+    with pytest.raises(ValueError, match="__metadata__"):
+        save_file({"__metadata__": np.zeros(2)}, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="names must be str"):
+        save_file({3: np.zeros(2)}, tmp_path / "m.safetensors")
+
+
 # ---- Hugging Face checkpoint directories --------------------------------------------------
 def test_state_dict_names_are_hugging_faces(tmp_path):
     model = _tiny()
