@@ -64,6 +64,9 @@ HEAD_NAMES = [("pooler.dense", "pooler"),
 SKIPPED = ("embeddings.position_ids", "embeddings.token_type_ids",
            "cls.predictions.decoder.weight", "cls.predictions.decoder.bias")
 OTHER_HEADS = ("cls.", "classifier.", "qa_outputs.", "pooler.")
+# Checkpoints converted from TensorFlow (bert-base-uncased's) call LayerNorm's weight and bias
+# gamma and beta; Hugging Face renames them on load ("legacy" in its conversion_mapping).
+LEGACY_NAMES = (("LayerNorm.gamma", "LayerNorm.weight"), ("LayerNorm.beta", "LayerNorm.bias"))
 _LAYER_TO_HF = {ours: hf for hf, ours in LAYER_NAMES}
 _HEAD_TO_HF = {ours: hf for hf, ours in HEAD_NAMES}
 _LAYER = re.compile(r"encoder\.layer\.(\d+)\.(.+)")
@@ -99,12 +102,16 @@ def from_hf_state_dict(tensors, prefix=""):
     """{Hugging Face name: array} -> ({our name: array}, {our name: its Hugging Face name(s)}).
 
     ``prefix`` is where the model keeps its encoder: "" for a BertModel, "bert." for a model
-    with a head. Q, K, V are stacked into the fused ``qkv_proj``. Skipped names (see the module
-    docstring) are left out; an unknown name raises ``StateDictError``.
+    with a head. Q, K, V are stacked into the fused ``qkv_proj``; LayerNorm ``gamma``/``beta``
+    are read as ``weight``/``bias``. Skipped names (see the module docstring) are left out; an
+    unknown name raises ``StateDictError``.
     """
     state, source, pieces = {}, {}, {}
     for hf_name, array in tensors.items():
         bare = hf_name[len("bert."):] if hf_name.startswith("bert.") else hf_name
+        for old, new in LEGACY_NAMES:
+            if bare.endswith(old):
+                bare = bare[:-len(old)] + new
         if bare in SKIPPED:
             continue
         ours = _ours(bare)

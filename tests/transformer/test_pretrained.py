@@ -223,6 +223,19 @@ def test_strict_loading_names_the_tensor(tmp_path):
     assert _equal_states(BertModel.from_pretrained(tmp_path / "buffers"), _tiny())
 
 
+def test_legacy_layer_norm_names_load(tmp_path):
+    """Checkpoints converted from TensorFlow (bert-base-uncased's) call LayerNorm's weight and
+    bias gamma and beta; Hugging Face renames them on load, and so do we."""
+    model = _tiny(BertForMaskedLM)
+    legacy = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                       "LayerNorm.beta"): v
+              for k, v in hf_state_dict(model).items()}
+    assert "bert.embeddings.LayerNorm.gamma" in legacy
+    assert "cls.predictions.transform.LayerNorm.beta" in legacy
+    _write(tmp_path, legacy, config={**TINY, "architectures": ["BertForMaskedLM"]})
+    assert _equal_states(BertForMaskedLM.from_pretrained(tmp_path), model)
+
+
 def test_missing_files_are_named(tmp_path):
     with pytest.raises(mg.CheckpointError, match="does not exist"):
         BertModel.from_pretrained(tmp_path / "nowhere")
