@@ -45,6 +45,11 @@ D32 causal 1.08–1.20× torch's speed (plain NumPy batched matmuls with Numba s
 small (64×128×32), below OpenBLAS's 80 GFLOP/s peak; the exp rows are most of the rest. Tiles
 of 128×128 measured the same within noise, 64×64 lost at T = 1024 (0.75–0.89×). First call
 with a cold cache: about 24 s; importing SciPy's BLAS adds about 0.4 s.
+Later the same day, in CPU time (steadier on the shared machine), five alternations: causal
+1.09–1.12×, non-causal 0.89×, B8 H4 T64 D16 causal 1.00×. The tile GEMMs are ~80% of the
+time (non-causal backward: 6.4 of 7.8 ms) and run at ~53 GFLOP/s through SciPy's BLAS from
+Numba, where NumPy's batched matmul runs the same shapes at ~68: a direct CBLAS call (with
+beta = 1 to accumulate dK, dV in place) is the next step, not faster row loops.
 
 Why BLAS on the tiles: hand-written Numba loops for the same tiles (axpys over contiguous
 query rows, vectorized with AVX2) ran at about 27 GFLOP/s, store-bound, and reached only
