@@ -61,13 +61,13 @@ __all__ = [
 # unmaps it on free, and returns freed heap space above 128 KiB to the OS; the next array of
 # that size then starts as fresh pages, and its first write costs a page fault per 4 KiB.
 # Training allocates and frees the same large arrays every step: in the GPT-mini benchmark that
-# was ~10,700 page faults per step, and keeping the memory cut the step by 5-14%. So on glibc
-# Linux, minigrad has malloc keep blocks up to 32 MiB (glibc's largest allowed mmap threshold)
-# in the heap and hold up to 1 GiB of freed memory before it trims (for the whole process: every
-# library in it allocates through the same malloc). The process then keeps the
+# was ~8,000 page faults per step, and keeping the memory made the step 10-17% faster. So on
+# glibc Linux, minigrad has malloc keep blocks up to 32 MiB (glibc's largest allowed mmap
+# threshold) in the heap and hold up to 1 GiB of freed memory before it trims (for the whole
+# process: every library in it allocates through the same malloc). The process then keeps the
 # memory of its largest step until it exits (as PyTorch's caching allocators do), not more.
-# MINIGRAD_TUNE_MALLOC=0 leaves malloc alone, and so do glibc's own
-# MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ variables when you set them.
+# MINIGRAD_TUNE_MALLOC=0 leaves malloc alone, and so do glibc's own MALLOC_MMAP_THRESHOLD_ /
+# MALLOC_TRIM_THRESHOLD_ variables when you set them.
 MALLOC_SETTINGS = {"M_MMAP_THRESHOLD": 32 * 2**20, "M_TRIM_THRESHOLD": 2**30}
 
 
