@@ -56,6 +56,19 @@ def test_config_from_json_ignores_unknown_keys(tmp_path):
         BertConfig.from_json(tmp_path / "nothing.json")
 
 
+@pytest.mark.parametrize("field, value, match", [
+    ("num_attention_heads", 0, "num_attention_heads must be a positive int, got 0"),
+    ("hidden_size", 8.0, "hidden_size must be a positive int"),
+    ("num_hidden_layers", -1, "num_hidden_layers must be a positive int"),
+    ("hidden_dropout_prob", 1.0, r"hidden_dropout_prob must be in \[0, 1\)"),
+    ("attention_probs_dropout_prob", -0.1, "attention_probs_dropout_prob"),
+    ("pad_token_id", 23, r"pad_token_id=23 is not a token id .*0 \.\. 22"),
+])
+def test_config_errors_name_the_field(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        _config(**{field: value})
+
+
 # ---- forward ------------------------------------------------------------------------------
 def test_forward_returns_sequence_and_pooled_output(rng):
     model = _model()
