@@ -16,10 +16,7 @@
 import os
 from dataclasses import dataclass, replace
 
-import numpy as np
-
-import minigrad as mg
-
+from .attention_maps import attention_weights
 from .pipeline import FinetuneConfig, PretrainConfig, _encode, finetune, pretrain
 from .runs import Run, _pyplot
 
@@ -88,23 +85,6 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True
     run.write_summary(summary)
     echo("\n" + summary)
     return reports
-
-
-def attention_weights(gpt, ids, layer=0):
-    """Causal self-attention weights A = softmax(QKᵀ/√D) of ``layer`` for one sequence:
-    (H, T, T), recomputed from the block's own projections (FORMULAS C3)."""
-    x = gpt.drop(gpt.wpe(gpt.wte(mg.tensor([ids], device=gpt.wte.weight.device))))  # (1, T, C)
-    for block in gpt.blocks[:layer]:
-        x = block(x)
-    block = gpt.blocks[layer]
-    attn = block.self_attn
-    q, k, _ = attn.qkv_proj(block.norm1(x)).split(attn.d_model, dim=2)        # 3 × (1, T, C)
-    q, k = attn._heads(q).numpy()[0], attn._heads(k).numpy()[0]               # (H, T, D)
-    scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])                  # (H, T, T)
-    T = len(ids)
-    scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, -np.inf)
-    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def _plot_comparison(run):

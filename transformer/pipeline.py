@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import minigrad as mg
 from minigrad.errors import CheckpointError, DeviceError
 
+from .attention_maps import attention_weights
 from .checkpoint import (check_model_config, load_checkpoint, restore_training, save_checkpoint,
                          tokenizer_from_json)
 from .data_files import DataError, is_tagging, load_corpus, load_task, subsample
@@ -241,7 +242,34 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
                  echo=echo, stop_at=stop_at)
     if plots:
         run.plot_curves()
+    if not result.interrupted:
+        _pretrain_outputs(run, config, model, tokenizer, task, result, plots)
     return model, tokenizer, result
+
+
+def _pretrain_outputs(run, config, model, tokenizer, task, result, plots):
+    """plots/attention.png (a GPT's layer-0 heads on the start of the validation text) and
+    summary.md."""
+    ids = task.valid_ids[:min(24, config.block_size)].tolist()
+    model.eval()
+    with mg.no_grad():
+        sample = task.sample(model)
+        weights = attention_weights(model, ids) if plots and config.model == "gpt" else None
+    model.train()
+    if weights is not None:
+        run.plot_attention(weights, [tokenizer.decode([i]) for i in ids],
+                           title="Layer 0: who attends to whom (rows attend to columns)")
+    evals = [r for r in run.metrics() if "val_loss" in r]          # a resumed run's too
+    first, last = evals[0], evals[-1]
+    lines = [f"{model.num_parameters():,} parameters, vocabulary {tokenizer.vocab_size} "
+             f"({config.tokenizer}); {result.step} steps of {config.batch_size} × "
+             f"{config.block_size} tokens.", "",
+             f"Validation at step {last['step']}: loss {last['val_loss']:.4f}"
+             + (f", perplexity {last['val_ppl']:.2f}" if "val_ppl" in last else "")
+             + f" (step {first['step']}: loss {first['val_loss']:.4f})"]
+    if sample:
+        lines.append(f"Sample: {sample}")
+    run.summarize(f"pretrain: {config.model} on {config.corpus}", lines)
 
 
 def load_model(path, device="cpu"):
@@ -397,6 +425,15 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
                                      ("loss", "accuracy", "precision", "recall", "f1")}})
     if plots:
         run.plot_confusion(report["confusion_matrix"], label_names)
+    unit = "words" if head == "tagger" and not isinstance(train[0][0], str) else \
+        "characters" if head == "tagger" else "texts"
+    average = "binary" if len(label_names) == 2 else "macro"
+    run.summarize(f"finetune: {config.task} from {config.init}", [
+        f"A {kind} ({model.num_parameters():,} parameters), {result.step} steps on "
+        f"{len(train):,} training examples; {len(valid):,} validation, {len(test):,} test.", "",
+        f"Test ({unit}): accuracy {report['accuracy']:.4f}, precision {report['precision']:.4f},"
+        f" recall {report['recall']:.4f}, F1 {report['f1']:.4f} ({average}), "
+        f"loss {report['loss']:.4f}"])
     return model, tokenizer, report
 
 

@@ -81,6 +81,13 @@ class Run:
         with open(self.file("summary.md"), "w", encoding="utf-8") as f:
             f.write(text.rstrip() + "\n")
 
+    def summarize(self, title, lines):
+        """summary.md: a title, ``lines``, and the files the run holds."""
+        files = sorted(os.path.relpath(os.path.join(folder, name), self.path)
+                       for folder, _, names in os.walk(self.path) for name in names
+                       if name != "summary.md")
+        self.write_summary("\n".join([f"# {title}", "", *lines, "", "Files: " + ", ".join(files)]))
+
     # ---- plots ----------------------------------------------------------------------------------
     def plot_curves(self, prefix=""):
         """plots/<prefix>loss.png (train loss per step, validation loss per evaluation) and
@@ -107,14 +114,17 @@ class Run:
         return paths
 
     def plot_confusion(self, matrix, labels, name="confusion.png", title="Confusion matrix"):
-        """A confusion matrix M[true, predicted] with the counts written in the cells."""
+        """A confusion matrix M[true, predicted]; up to 12 labels, the counts in the cells."""
         plt = _pyplot()
         matrix = np.asarray(matrix)
-        fig, ax = plt.subplots(figsize=(4, 4))
+        size = max(4.0, 0.25 * len(labels))
+        fig, ax = plt.subplots(figsize=(size, size))
         ax.imshow(matrix, cmap="Blues")
-        ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels,
-               yticklabels=labels, xlabel="predicted", ylabel="true", title=title)
-        for (i, j), count in np.ndenumerate(matrix):
+        ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xlabel="predicted",
+               ylabel="true", title=title)
+        ax.set_xticklabels(labels, rotation=90 if len(labels) > 12 else 0)
+        ax.set_yticklabels(labels)
+        for (i, j), count in np.ndenumerate(matrix if len(labels) <= 12 else []):
             ax.text(j, i, str(count), ha="center", va="center",
                     color="white" if count > matrix.max() / 2 else "black")
         return self._save(fig, name)

@@ -195,4 +195,9 @@ def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print
     run.log({"step": result.step, "test_exact_match": report["exact_match"],
              "test_bleu": report["bleu"]})
     report.update(interrupted=False, step=result.step)
+    run.summarize(f"finetune: {config.task} (seq2seq from scratch)", [
+        f"A Seq2SeqTransformer ({model.num_parameters():,} parameters), {result.step} steps on "
+        f"{len(train):,} pairs; {len(valid):,} validation, {len(test):,} test.", "",
+        f"Test: exact match {report['exact_match']:.4f}, BLEU {report['bleu']:.2f}", "",
+        *[f"- {example}" for example in report["examples"]]])
     return model, tokenizer, report

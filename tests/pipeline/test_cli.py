@@ -24,7 +24,10 @@ def test_pretrain_writes_a_run_folder(tmp_path, corpus, tiny_model, capsys):
     assert [r["step"] for r in records if "val_loss" in r] == [0, 3, 6]
     assert records[-1]["val_ppl"] == pytest.approx(2.718281828 ** records[-1]["val_loss"])
     assert json.loads((run / "config.json").read_text())["steps"] == 6
-    assert {p.name for p in (run / "plots").iterdir()} == {"loss.png", "lr.png"}
+    assert {p.name for p in (run / "plots").iterdir()} == {"loss.png", "lr.png",
+                                                          "attention.png"}
+    summary = (run / "summary.md").read_text(encoding="utf-8")
+    assert "Validation at step 6" in summary and "plots/attention.png" in summary
     state = load_checkpoint(run / "checkpoint.npz", kind="gpt")
     assert state["step"] == 6 and state["model_config"]["n_embd"] == 16
 
@@ -51,6 +54,7 @@ def test_finetune_evaluate_generate(tmp_path, corpus, reviews, tiny_model, capsy
     clf = tmp_path / "runs" / "clf"
     assert load_checkpoint(clf / "checkpoint.npz")["extra"]["label_names"] == \
         ["negative", "positive"]
+    assert "Test (texts): accuracy" in (clf / "summary.md").read_text(encoding="utf-8")
 
     assert main(["evaluate", "--checkpoint", str(clf)]) == 0           # its own test split
     assert main(["evaluate", "--checkpoint", str(clf), "--data", str(reviews)]) == 0
@@ -167,6 +171,7 @@ def test_seq2seq_from_the_users_pairs_file(tmp_path, tiny_model, capsys):
                  *common]) == 0
     out = capsys.readouterr().out
     assert "exact_match:" in out and "bleu:" in out and "(reference " in out
+    assert "Test: exact match" in (tmp_path / "rev" / "summary.md").read_text(encoding="utf-8")
     assert main(["evaluate", "--checkpoint", str(tmp_path / "rev")]) == 0
     assert "bleu:" in capsys.readouterr().out
     assert main(["generate", "--checkpoint", str(tmp_path / "rev"), "--prompt", "abc"]) == 0
@@ -206,6 +211,8 @@ def test_word_level_pos_tagging(tmp_path, corpus, tiny_model, capsys):
     out = capsys.readouterr().out
     matrix = json.loads(out.split("confusion_matrix: ")[1].splitlines()[0])
     assert len(matrix) == 44 and "f1:" in out
+    summary = (tmp_path / "runs" / "pos" / "summary.md").read_text(encoding="utf-8")
+    assert "Test (words): accuracy" in summary and "(macro)" in summary
     assert main(["evaluate", "--checkpoint", str(tmp_path / "runs" / "pos")]) == 0
     out = capsys.readouterr().out
     assert "accuracy:" in out and "f1:" in out

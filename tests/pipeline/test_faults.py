@@ -114,8 +114,12 @@ def test_unknown_flag(capsys):
     assert "unrecognized arguments: --stepz" in capsys.readouterr().err
 
 
-def test_cuda_without_a_gpu(tmp_path, corpus, tiny_model, capsys):
+@pytest.mark.parametrize("command", ["demo", "pretrain", "finetune", "evaluate", "generate"])
+def test_cuda_without_a_gpu(runs, command, capsys):
+    """Every command checks the device before reading or training anything."""
     if mg.cuda.is_available():
         pytest.skip("a GPU is available here")
-    fails(capsys, pretrain_args(corpus, tmp_path, tiny_model) + ["--device", "cuda"],
-          "--device cuda: no usable GPU")
+    args = {"evaluate": ["--checkpoint", str(runs / "lm")],
+            "generate": ["--checkpoint", str(runs / "lm"), "--prompt", "我们"]}.get(
+                command, ["--runs-dir", str(runs), "--no-progress"])
+    fails(capsys, [command, *args, "--device", "cuda"], "--device cuda: no usable GPU")
