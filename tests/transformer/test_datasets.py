@@ -80,6 +80,9 @@ def test_read_labeled_with_given_label_names(tmp_path):
     assert data.examples == [("x", 0), ("y", 1)] and data.label_names == ("pos", "neg", "neutral")
     with pytest.raises(ValueError, match=r"a\.tsv:2: unknown label 'neg'; expected one of pos"):
         ds.read_labeled(tmp_path / "a.tsv", label_names=["pos"])
+    # a repeated name would number the labels wrong: neg -> 2, past the end of two names
+    with pytest.raises(ValueError, match="label_names repeats 'neg'"):
+        ds.read_labeled(tmp_path / "a.tsv", label_names=("neg", "pos", "neg"))
 
 
 def test_read_pairs_from_tsv_and_jsonl(tmp_path):
@@ -299,3 +302,5 @@ def test_registry_lists_every_set_and_describes_one(capsys):
     assert ds.load("numbers_en_zh")[0] == ds.number_translation(10_000, seed=0)[0]
     with pytest.raises(KeyError, match="no data set named 'nope'"):
         ds.load("nope")
+    with pytest.raises(KeyError, match="no data set named 'nope'"):
+        ds.describe(["nope"])

@@ -88,11 +88,15 @@ DATASETS = {
 }
 
 
-def load(name):
-    """The packaged data set called ``name`` (a key of ``DATASETS``)."""
+def _info(name):
     if name not in DATASETS:
         raise KeyError(f"no data set named {name!r}; the data sets are {', '.join(DATASETS)}")
-    return DATASETS[name].loader()
+    return DATASETS[name]
+
+
+def load(name):
+    """The packaged data set called ``name`` (a key of ``DATASETS``)."""
+    return _info(name).loader()
 
 
 def describe(names=None, file=None):
@@ -103,7 +107,7 @@ def describe(names=None, file=None):
     """
     lines = []
     for name in names or DATASETS:
-        info = DATASETS[name]
+        info = _info(name)
         try:
             data = info.loader()
             size = f"{len(data):,} examples"

@@ -163,12 +163,17 @@ def read_labeled(path, label_names=None):
     rows = _rows(path, ("text", "label"))
     if label_names is None:
         label_names = sorted({label for _, (_, label) in rows}, key=_label_order)
-    ids = {str(name): i for i, name in enumerate(label_names)}
+    names = [str(name) for name in label_names]
+    ids = {name: i for i, name in enumerate(names)}
+    if len(ids) != len(names):
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"read_labeled: label_names repeats {repeated!r}; each class needs "
+                         f"one name, got {list(label_names)!r}")
     for line_no, (_, label) in rows:
         if label not in ids:
             raise ValueError(f"{path}:{line_no}: unknown label {label!r}; expected one of "
                              f"{', '.join(ids)}")
-    return Labeled([(text, ids[label]) for _, (text, label) in rows], tuple(ids))
+    return Labeled([(text, ids[label]) for _, (text, label) in rows], tuple(names))
 
 
 def _label_order(label):
