@@ -214,10 +214,10 @@ class Seq2SeqTransformer(Module):
         return [(KVCache(), KVCache()) for _ in self.decoder_layers]
 
     def _ids(self, name, ids, vocab_size):
-        """ids as an int Tensor (B, T), 1 ≤ T ≤ max_len, every id in [0, vocab_size)."""
+        """ids as an int Tensor (B, T), B ≥ 1, 1 ≤ T ≤ max_len, every id in [0, vocab_size)."""
         ids = ids if isinstance(ids, Tensor) else tensor(ids)
-        if ids.ndim != 2 or ids.shape[1] == 0:
-            raise ShapeError(f"Seq2SeqTransformer: {name} must be (B, T) token ids with T ≥ 1, "
+        if ids.ndim != 2 or 0 in ids.shape:
+            raise ShapeError(f"Seq2SeqTransformer: {name} must be (B, T) token ids with B, T ≥ 1, "
                              f"got shape {ids.shape}")
         if not np.issubdtype(ids.dtype, np.integer):
             raise DTypeError(f"Seq2SeqTransformer: {name} must hold integer token ids, got "

@@ -105,6 +105,8 @@ def test_errors(rng):
         model(np.full((1, 11), 3), tgt_in[:1])
     with pytest.raises(mg.ShapeError, match=r"\(B, T\)"):
         model(src[0], tgt_in)
+    with pytest.raises(mg.ShapeError, match=r"B, T ≥ 1, got shape \(0, 3\)"):
+        model.greedy_decode(np.zeros((0, 3), dtype=np.int64))   # was NumPy's "zero-size array"
     with pytest.raises(mg.DTypeError, match="integer token ids"):
         model(src.astype(np.float32), tgt_in)
     with pytest.raises(ValueError, match="row 1 of src holds only padding"):
