@@ -285,6 +285,7 @@ def _hf_grads(model):
 
 
 @pytest.mark.torch
+@pytest.mark.slow                            # importing transformers alone takes ~15 s here
 @pytest.mark.parametrize("cls_name", ["BertModel", "BertForMaskedLM",
                                       "BertForSequenceClassification",
                                       "BertForTokenClassification"])

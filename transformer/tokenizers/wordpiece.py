@@ -205,7 +205,8 @@ class WordPieceTokenizer:
         b = None if text_pair is None else [self.vocab[t] for t in self.tokenize(text_pair)]
         n_special = (2 if b is None else 3) if add_special_tokens else 0
         if truncation:
-            a, b = self._truncate(a, b, self.model_max_length if max_length is None else max_length, n_special)
+            limit = self.model_max_length if max_length is None else max_length
+            a, b = self._truncate(a, b, limit, n_special)
         if add_special_tokens:
             cls, sep = self.token_to_id("[CLS]"), self.token_to_id("[SEP]")
             a = [cls] + a + [sep]
