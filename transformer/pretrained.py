@@ -14,7 +14,8 @@ model needs and the file lacks, a tensor of the wrong shape, or a name nobody kn
 ``StateDictError`` naming it. Only tensors that are not weights (``position_ids``), the tied
 decoder's copy of the word embeddings, and other tasks' heads (``cls.``, ``classifier.``,
 ``qa_outputs.``, a pooler the model does not have) are skipped, as Hugging Face does. A head
-the checkpoint lacks keeps its random initialisation (fine-tuning starts that way).
+or a pooler the checkpoint lacks keeps its random initialisation: fine-tuning a classifier
+from a masked-LM checkpoint (no pooler) starts that way.
 
 >>> import tempfile, minigrad as mg
 >>> from transformer.bert import BertConfig, BertModel
@@ -155,20 +156,23 @@ def _encoder_prefix(model):
     return "" if isinstance(model, BertModel) else "bert."
 
 
-def _other_part(name, prefix):
-    """Whether a converted name belongs to a part a model may lack: a head or the pooler."""
+def _optional_part(name, prefix):
+    """The part a converted name belongs to if a checkpoint may lack it: "pooler" or "head";
+    None for the encoder's tensors, which every checkpoint must have."""
     bare = name[len(prefix):] if name.startswith(prefix) else name
-    return bare.startswith("pooler.") or not _is_encoder(bare)
+    if bare.startswith("pooler."):
+        return "pooler"
+    return None if _is_encoder(bare) else "head"
 
 
 def _load_checked(model, state, source, path):
-    """Copy ``state`` into ``model``: every encoder tensor required, a head all-or-nothing."""
+    """Copy ``state`` into ``model``: every encoder tensor required; the pooler and the head
+    each all-or-nothing (one the checkpoint lacks keeps its initialisation)."""
     own = _unique_state(model)
     prefix = _encoder_prefix(model)
-    state = {k: v for k, v in state.items() if k in own or not _other_part(k, prefix)}
-    head = [n for n in own if not (n.startswith(prefix) and _is_encoder(n[len(prefix):]))]
-    has_head = any(n in state for n in head)
-    needed = [n for n in own if n not in head or has_head]
+    state = {k: v for k, v in state.items() if k in own or _optional_part(k, prefix) is None}
+    present = {None} | {_optional_part(n, prefix) for n in state}
+    needed = [n for n in own if _optional_part(n, prefix) in present]
     problems = [f"missing tensor {n} of shape {own[n].shape}" for n in needed if n not in state]
     problems += [f"unexpected tensor {source[n]!r} (as {n})" for n in state if n not in own]
     problems += [f"tensor {source[n]!r} has shape {tuple(np.shape(v))}, the model's {n} "

@@ -191,6 +191,28 @@ def test_heads_load_the_encoder_and_keep_a_fresh_head(tmp_path):
     assert _equal_states(BertModel.from_pretrained(tmp_path / "clf"), encoder)
 
 
+def test_a_checkpoint_without_pooler_keeps_the_pooler_initialised(tmp_path):
+    """Fine-tuning a classifier from a masked-LM checkpoint (which has no pooler), as in
+    Hugging Face: the pooler starts from its initialisation, like the new head."""
+    mlm = _tiny(BertForMaskedLM, seed=1)
+    save_pretrained(mlm, tmp_path / "mlm")
+    mg.manual_seed(5)
+    clf = BertForSequenceClassification.from_pretrained(tmp_path / "mlm", num_labels=2)
+    encoder = {k: v for k, v in clf.bert.state_dict().items() if not k.startswith("pooler.")}
+    assert encoder.keys() == mlm.bert.state_dict().keys()
+    assert all(np.array_equal(v, mlm.bert.state_dict()[k]) for k, v in encoder.items())
+    mg.manual_seed(5)
+    fresh = BertForSequenceClassification(BertConfig(**TINY), num_labels=2)
+    np.testing.assert_array_equal(clf.bert.pooler.weight.numpy(),
+                                  fresh.bert.pooler.weight.numpy())         # its initialisation
+    assert BertModel.from_pretrained(tmp_path / "mlm").pooler is not None
+    # all or nothing: half a pooler is a damaged checkpoint
+    half = {k: v for k, v in hf_state_dict(_tiny()).items() if k != "pooler.dense.bias"}
+    _write(tmp_path / "half", half)
+    with pytest.raises(mg.StateDictError, match=r"missing tensor pooler\.bias"):
+        BertModel.from_pretrained(tmp_path / "half")
+
+
 def _write(folder, tensors, config=TINY):
     os.makedirs(folder, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config))
