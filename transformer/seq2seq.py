@@ -320,32 +320,22 @@ class Seq2SeqTransformer(Module):
         for step in range(max_len):
             logits = self.decode(tensor(last, device=src.device), memory, pad, caches)
             logp = _log_softmax(logits[:, -1, :].numpy().astype(np.float64))   # (B*K, V)
+            # log P of hypothesis k extended by token v, at k*V + v: (B, K, V) -> (B, K*V)
             candidates = (scores[:, :, None] + logp.reshape(B, K, V)).reshape(B, K * V)
-            best = np.argsort(-candidates, axis=1, kind="stable")[:, :2 * K]    # (B, 2K)
             parent = np.zeros((B, K), dtype=np.int64)
             next_token = np.full((B, K), eos, dtype=np.int64)     # eos: fed to empty slots
             new_hyps = [[[] for _ in range(K)] for _ in range(B)]
             new_scores = np.full((B, K), -np.inf)
             for b in np.flatnonzero(~done):
-                live = 0
-                for rank, c in enumerate(best[b]):
-                    score = candidates[b, c]
-                    if score == -np.inf or (live == K and rank >= K):
-                        break
-                    k, token = divmod(int(c), V)
-                    tokens = hyps[b][k] + [token]
-                    if token == eos or step == max_len - 1:
-                        if rank < K:                      # finished (a truncated one if not eos)
-                            length = len(tokens)
-                            finished[b].append((score / length ** length_penalty,
-                                                tokens[:-1] if token == eos else tokens))
-                    elif live < K:
-                        parent[b, live], next_token[b, live] = k, token
-                        new_hyps[b][live], new_scores[b, live] = tokens, score
-                        live += 1
+                live, ended = _beam_step(candidates[b], hyps[b], eos, step == max_len - 1,
+                                         length_penalty)
+                finished[b] += ended
+                for slot, (k, token, tokens, score) in enumerate(live):
+                    parent[b, slot], next_token[b, slot] = k, token
+                    new_hyps[b][slot], new_scores[b, slot] = tokens, score
                 best_finished = max((f[0] for f in finished[b]), default=-np.inf)
                 bound = new_scores[b, 0] / max_len ** length_penalty   # the best a live one can get
-                done[b] = live == 0 or bound <= best_finished
+                done[b] = not live or bound <= best_finished
             if done.all():
                 break
             hyps, scores, last = new_hyps, new_scores, next_token.reshape(B * K, 1)
@@ -358,6 +348,35 @@ class Seq2SeqTransformer(Module):
         best_of = [max(f, key=lambda item: item[0]) for f in finished]
         tokens = [list(map(int, item[1])) for item in best_of]
         return (tokens, [float(item[0]) for item in best_of]) if return_scores else tokens
+
+
+def _beam_step(candidates, hyps, eos, last_step, length_penalty):
+    """One step of beam search for one source row.
+
+    candidates (K·V,): log P of live hypothesis k extended by token v, at index k·V + v
+    (-inf for an empty slot); hyps: the K hypotheses' token lists. The candidates are read best
+    first, at most 2K of them: an eos among the K best finishes its hypothesis (on the last
+    step every one of the K best finishes, truncated), and the best K that do not end become
+    the live ones. Returns (live, finished): live a list of (parent k, token, tokens, log P),
+    best first, at most K; finished a list of (log P / |y| ** length_penalty, tokens without
+    eos).
+    """
+    K = len(hyps)
+    V = len(candidates) // K
+    live, finished = [], []
+    for rank, c in enumerate(np.argsort(-candidates, kind="stable")[:2 * K]):
+        score = candidates[c]
+        if score == -np.inf or (len(live) == K and rank >= K):
+            break
+        k, token = divmod(int(c), V)
+        tokens = hyps[k] + [token]
+        if token == eos or last_step:
+            if rank < K:
+                finished.append((score / len(tokens) ** length_penalty,
+                                 tokens[:-1] if token == eos else tokens))
+        elif len(live) < K:
+            live.append((k, token, tokens, score))
+    return live, finished
 
 
 def _log_softmax(z):
