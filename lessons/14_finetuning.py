@@ -32,8 +32,14 @@
 # > `if (batch_idx + 1) % 10 == 0: print(f'Train Epoch: {batch_idx + 1:5d} \tLoss: {loss.item():.6f}')`
 # > (…) `optimizer = optim.Adam(model.parameters(), lr=0.001)`, `loss_fn = nn.CrossEntropyLoss()`
 #
-# > 输出结果如下：`Train Epoch: 1 Loss: 0.523664` / `Train Epoch: 11 Loss: 0.347361` /
-# > `Train Epoch: 21 Loss: 0.251855` / `Validation Loss: 0.251297`
+# > 输出结果如下：
+# >
+# > ```
+# > Train Epoch:  1      Loss: 0.523664
+# > Train Epoch:  11     Loss: 0.347361
+# > Train Epoch:  21     Loss: 0.251855
+# > Validation Loss: 0.251297
+# > ```
 #
 # In English: the program (tokenizer → BERT → the [CLS] vector → a linear layer →
 # cross-entropy, trained with Adam) prints the log above.
@@ -103,16 +109,19 @@ assert not {t for t, _ in train_set} & {t for t, _ in test_set}
 # `BertForSequenceClassification` is the article's `LLM`, done right: the encoder loaded from
 # the checkpoint, then `logits = W · Dropout(pooled) + b` with **one output per class**, where
 # `pooled = tanh(W_p h_[CLS] + b_p)` is BERT's pooler over the [CLS] vector. The head is new,
-# so it starts random; the encoder starts from the checkpoint's 22.7 M trained numbers.
+# so it starts random; the encoder starts from the checkpoint's trained numbers (counted below).
 
 # %%
 mg.manual_seed(0)
 MODEL_DIR = installed_checkpoint()
 tokenizer = WordPieceTokenizer.from_pretrained(MODEL_DIR)
 model = BertForSequenceClassification.from_pretrained(MODEL_DIR, num_labels=len(TOPICS))
-print(f"{type(model).__name__}: {model.num_parameters():,} parameters, "
+head_parameters = model.num_parameters() - model.bert.num_parameters()
+print(f"{type(model).__name__}: {model.num_parameters():,} parameters = the pretrained encoder "
+      f"{model.bert.num_parameters():,} + the new head {head_parameters:,}, "
       f"head {model.classifier.weight.shape} (num_labels, C)")
 assert model.classifier.weight.shape == (len(TOPICS), model.config.hidden_size)
+assert head_parameters == (model.config.hidden_size + 1) * len(TOPICS)
 
 # %% [markdown]
 # ## 3. The listing's bugs, each run
@@ -317,7 +326,7 @@ full_test_loss, full_logits = evaluate(model, test_set)
 print(f"{len(batch_losses)} batches; batch losses "
       f"{' '.join(f'{x:.3f}' for x in batch_losses)}")
 assert valid_loss < np.log(len(TOPICS))                   # better than guessing
-assert valid_accuracy > 2 / len(TOPICS)
+assert valid_accuracy > (0.5 if EPOCHS == 1 else 2 / len(TOPICS))   # right more often than not
 
 # %% [markdown]
 # Look twice at that log: the loss is barely below $\ln 6 \approx 1.79$ (uniform guessing over
@@ -493,6 +502,7 @@ assert scores["mean-pooled + linear"][0] > scores["bag of words + linear"][0]
 assert scores["[CLS] pooled + linear"][0] > scores["bag of words + linear"][0]
 assert scores["mean-pooled + linear"][0] >= scores["[CLS] pooled + linear"][0]
 assert scores["mean-pooled + linear"][0] > 1 / len(TOPICS) + 0.4     # far above chance
+assert scores[f"full fine-tuning, {EPOCHS} ep."][0] > 2 / len(TOPICS)  # one epoch: above chance
 print(f"one test text = {100 / len(test_set):.1f} points of accuracy")
 
 # %% [markdown]
@@ -551,7 +561,7 @@ assert np.argmin(bag["valid"]) < len(bag["valid"]) - 10
 # long ago (the bag of words) is a model that memorised its training texts; the gap between
 # the two curves, not the training loss, tells you how well it will do on new text. A single
 # "Validation Loss" line, as in the article, cannot show that.
-#
+
 # %% [markdown]
 # ## What the article gets wrong, in one list (E1–E3)
 #
