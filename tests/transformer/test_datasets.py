@@ -204,6 +204,9 @@ def test_batches_for_lm_are_shifted_windows():
     np.testing.assert_array_equal(x, x2)
     with pytest.raises(ValueError, match="more than block_size=8"):
         next(ds.batches_for_lm(np.arange(8), 8, 1, rng=0))
+    for block_size, batch_size in [(0, 4), (8, 0), (-2, 4)]:     # (B, 0) windows were yielded
+        with pytest.raises(ValueError, match="must be positive ints"):
+            next(ds.batches_for_lm(ids, block_size, batch_size, rng=0))
 
 
 # -- packaged corpora --------------------------------------------------------------------------

@@ -84,6 +84,10 @@ def batches_for_lm(ids, block_size, batch_size, rng):
     >>> x.shape, bool((x[:, 1:] == y[:, :-1]).all())
     ((2, 4), True)
     """
+    for name, value in (("block_size", block_size), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"batches_for_lm: block_size and batch_size must be positive ints, "
+                             f"got {name}={value!r}")
     ids = np.asarray(ids, dtype=np.int64)
     if ids.ndim != 1 or len(ids) < block_size + 1:
         raise ValueError(f"batches_for_lm: ids must be a 1-d stream of more than block_size="
