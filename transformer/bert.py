@@ -279,7 +279,7 @@ def _labels_loss(logits, labels, num_labels):
     if labels.shape != logits.shape[:-1]:
         raise ShapeError(f"labels of shape {labels.shape} do not fit logits of shape "
                          f"{logits.shape}; expected {logits.shape[:-1]}")
-    return F.cross_entropy(logits.reshape(-1, num_labels), labels.reshape(-1),
+    return F.cross_entropy(logits.reshape(-1, num_labels), labels.reshape(-1),   # (N, n), (N,)
                            ignore_index=-100)
 
 
@@ -325,7 +325,8 @@ class BertForMaskedLM(_BertWithHead):
 
 def mask_tokens(input_ids, mask_token_id, vocab_size, special_ids, mlm_probability=0.15,
                 rng=None):
-    """BERT's masking for MLM: returns ``(inputs, labels)``, int64 arrays shaped like input_ids.
+    """BERT's masking for MLM pretraining on unlabeled text (FORMULAS A2): returns
+    ``(inputs, labels)``, int64 arrays shaped like input_ids (B, T).
 
     Each token that is not in ``special_ids`` ([CLS], [SEP], [PAD], ...) is chosen with
     probability ``mlm_probability``; labels hold the chosen tokens' ids and -100 elsewhere (no
