@@ -143,7 +143,7 @@ mg.manual_seed(0)
 gpt = GPT(GPTConfig(vocab_size=len(WORDS), block_size=T_GEN + 1, n_layer=2, n_head=2, n_embd=32))
 rng = np.random.default_rng(0)
 t0 = time.perf_counter()
-gen_losses = train(gpt, lambda step: [rng.integers(0, len(lines), 64)], 150, 1e-2,
+gen_losses = train(gpt, lambda step: [rng.integers(0, len(lines), 64)], 100, 1e-2,
                    lambda m, rows: m(mg.tensor(line_in[rows]), mg.tensor(line_out[rows]))[1])
 print(f"GPT: {gpt.num_parameters():,} parameters, loss {gen_losses[0]:.2f} -> "
       f"{np.mean(gen_losses[-20:]):.3f} in {time.perf_counter() - t0:.1f} s")
@@ -194,7 +194,7 @@ def translation_batch(step):
 
 
 t0 = time.perf_counter()
-mt_losses = train(translator, translation_batch, 200, 1e-2,
+mt_losses = train(translator, translation_batch, 140, 1e-2,
                   lambda m, src, tgt_in, tgt_out: m(src, tgt_in, tgt_out)[1])
 src_test = make_batch([[WORD_ID[w] for w in words(en)] for en, _ in test_pairs],
                       [[0] for _ in test_pairs])[0]
