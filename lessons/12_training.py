@@ -159,8 +159,16 @@ runs = {"SGD, lr 1.0": train("sgd", lr=1.0), "AdamW, lr 3e-3": train("adamw", lr
 for name, run in runs.items():
     print(f"{name:15s} train loss {np.mean(run['loss'][-10:]):.3f}, "
           f"validation loss {final(run):.3f} after {STEPS} steps")
-assert final(runs["AdamW, lr 3e-3"]) < final(runs["SGD, lr 1.0"])
+adam_gain = final(runs["SGD, lr 1.0"]) - final(runs["AdamW, lr 3e-3"])
+print(f"AdamW's validation loss is lower by {adam_gain:.3f} nats")
+assert adam_gain > 0.01
 assert all(final(run) < math.log(V) - 0.5 for run in runs.values())
+
+# %% [markdown]
+# The gap is real but small here: a one-layer model, 80 steps, and an SGD learning rate chosen
+# for it (Try it 1 shows how touchy that choice is; Adam's default range works for most
+# models). The per-parameter scaling matters more as models get deeper and their layers'
+# gradients differ more — which is why Transformers are trained with Adam(W).
 
 # %% [markdown]
 # ## 5. Batch size: per step and per token
