@@ -58,17 +58,32 @@ HELP = {
 }
 
 
-def _add_config_flags(parser, cls):
+DEMO_HELP = {**HELP,
+    "task": "the classification task: sentiment | topics-en | topics-zh | a TSV/CSV/JSONL "
+            "file of text, label",
+    "steps": "pretraining steps",
+    "finetune_steps": "fine-tuning steps of each classifier",
+    "train_limit": "train each classifier on at most this many of the training part (0: all)",
+    "finetune_lr": "the pretrained classifier's peak learning rate",
+    "scratch_lr": "the from-scratch classifier's peak learning rate",
+    "scratch": "the classifier from random weights, to compare",
+    "seeds": "run the comparison with this many seeds (seed, seed + 1, ...)",
+}
+
+
+def _add_config_flags(parser, cls, help_texts=HELP):
     """One flag per dataclass field (default None: 'not given', so a resume can tell)."""
     for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
         if f.type is bool or isinstance(f.default, bool):
             parser.add_argument(f"--no-{f.name}", dest=f.name, action="store_const",
-                                const=False, default=None, help=f"skip: {f.name}")
+                                const=False, default=None,
+                                help=f"skip {help_texts.get(f.name, f.name)}")
             continue
         kind = type(f.default)
+        shown = f.default if f.default != "" else "none"
         parser.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(),
-                            help=f"{HELP.get(f.name, '')} (default {f.default})".strip())
+                            help=f"{help_texts.get(f.name, '')} (default {shown})".strip())
 
 
 def _add_run_flags(parser, resume=True):
@@ -90,7 +105,7 @@ def build_parser():
                                                  "with minigrad.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("demo", help="the whole pipeline in a few minutes")
-    _add_config_flags(p, DemoConfig)
+    _add_config_flags(p, DemoConfig, DEMO_HELP)
     _add_run_flags(p, resume=False)
     p = commands.add_parser("pretrain", help="pretrain a GPT language model on a corpus")
     _add_config_flags(p, pipeline.PretrainConfig)

@@ -13,14 +13,17 @@
                             comparison.png (validation accuracy of both classifiers)
     runs/<name>/summary.md
 """
+import math
 import os
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from .attention_maps import attention_weights
 from .pipeline import FinetuneConfig, PretrainConfig, _encode, finetune, pretrain
 from .runs import Run, _pyplot
 
-__all__ = ["DemoConfig", "demo"]
+__all__ = ["DemoConfig", "demo", "verdict"]
 
 SAMPLE_REVIEW = "这本书写得很好，我很喜欢。"     # "This book is well written, I like it a lot."
 
@@ -38,14 +41,18 @@ class DemoConfig:
     n_head: int = 4
     n_embd: int = 64
     batch_size: int = 16         # pretraining; fine-tuning uses 32
-    limit: int = 3000            # reviews used (0: all 17k); pretraining matters most when
-                                 # labels are few
+    limit: int = 3000            # reviews used (0: all 17k), split 80/10/10
+    train_limit: int = 0         # train on at most this many of the 80% (0: all of them)
+    finetune_lr: float = 1e-3    # both classifiers' peak learning rate
     scratch: bool = True         # also train the classifier from scratch, to compare
+    seeds: int = 1               # fine-tune both classifiers with seeds seed, seed + 1, ...
+                                 # (one pretrained GPT): the spread shows what is noise
     seed: int = 0
 
 
 def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True):
-    """Run the demo into ``run_dir``; returns {"pretrained": report, "scratch": report|None}."""
+    """Run the demo into ``run_dir``; returns {"pretrained": [report per seed], "scratch":
+    [report per seed] (empty without ``config.scratch``)}."""
     run = Run(run_dir)
     run.write_config({"command": "demo", **vars(config), "device": device})
     every = max(config.steps // 6, 1)
@@ -56,21 +63,26 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True
                          seed=config.seed)
     gpt, tokenizer, _ = pretrain(pre, run.file("pretrain"), device=device, progress=progress,
                                  echo=echo, plots=plots)
-    ft = FinetuneConfig(task=config.task, init=run.file("pretrain"), max_len=config.block_size,
-                        steps=config.finetune_steps, limit=config.limit,
-                        eval_every=max(config.finetune_steps // 4, 1), seed=config.seed)
-    echo(f"\n== 2. fine-tuning a {config.task} classifier from the pretrained GPT ==")
-    reports = {}
-    _, _, reports["pretrained"] = finetune(ft, run.file("finetune"), device=device,
-                                           progress=progress, echo=echo, plots=plots)
-    reports["scratch"] = None
-    if config.scratch:
-        echo("\n== 3. the same classifier from random weights ==")
-        scratch = replace(ft, init="scratch", **{k: getattr(config, k) for k in
-                                                 ("block_size", "n_layer", "n_head", "n_embd")})
-        _, _, reports["scratch"] = finetune(scratch, run.file("scratch"), device=device,
-                                            progress=progress, echo=echo, tokenizer=tokenizer,
-                                            plots=plots)
+    reports = {"pretrained": [], "scratch": []}
+    for k in range(config.seeds):
+        seed, suffix = config.seed + k, f"-seed{config.seed + k}" if k else ""
+        ft = FinetuneConfig(task=config.task, init=run.file("pretrain"),
+                            max_len=config.block_size, steps=config.finetune_steps,
+                            limit=config.limit, train_limit=config.train_limit,
+                            lr=config.finetune_lr, min_lr=config.finetune_lr / 10,
+                            eval_every=max(config.finetune_steps // 4, 1), seed=seed)
+        echo(f"\n== 2. fine-tuning a {config.task} classifier from the pretrained GPT "
+             f"(seed {seed}) ==")
+        reports["pretrained"].append(finetune(ft, run.file("finetune" + suffix), device=device,
+                                              progress=progress, echo=echo, plots=plots)[2])
+        if config.scratch:
+            echo(f"\n== 3. the same classifier from random weights (seed {seed}) ==")
+            scratch = replace(ft, init="scratch", **{k: getattr(config, k) for k in
+                                                     ("block_size", "n_layer", "n_head",
+                                                      "n_embd")})
+            reports["scratch"].append(finetune(scratch, run.file("scratch" + suffix),
+                                               device=device, progress=progress, echo=echo,
+                                               tokenizer=tokenizer, plots=plots)[2])
     written, tokens = [], []
     if plots:
         ids = _encode(tokenizer, SAMPLE_REVIEW)[:config.block_size]
@@ -79,7 +91,7 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True
         weights = attention_weights(gpt, ids, layer=0)
         written.append(run.plot_attention(weights, tokens,
                                           title="Pretrained GPT, layer 0: who attends to whom"))
-        if reports["scratch"] is not None:
+        if config.scratch:
             written.append(_plot_comparison(run))
     summary = _summary(config, reports, run_dir, written, tokens)
     run.write_summary(summary)
@@ -101,20 +113,43 @@ def _plot_comparison(run):
     return run._save(fig, "comparison.png")
 
 
+def verdict(pretrained, scratch):
+    """One sentence on the mean test accuracies of the two classifiers over the seeds: is the
+    difference d larger than two standard errors? For accuracies on n test texts,
+    SE(d) ≈ √(2·p(1 - p) / (n·seeds)), p the mean accuracy (the seeds share the test texts,
+    so this understates the noise from training: read it as a lower bound)."""
+    n = sum(map(sum, pretrained[0]["confusion_matrix"]))
+    a = float(np.mean([r["accuracy"] for r in pretrained]))
+    b = float(np.mean([r["accuracy"] for r in scratch]))
+    p = (a + b) / 2
+    margin = 2 * math.sqrt(2 * p * (1 - p) / (n * len(pretrained)))
+    numbers = (f"mean test accuracy {a:.3f} pretrained vs {b:.3f} from scratch over "
+               f"{len(pretrained)} seed(s), difference {a - b:+.3f}, two standard errors "
+               f"±{margin:.3f} on {n} test texts")
+    if a - b > margin:
+        return f"Pretraining helped: {numbers}."
+    if b - a > margin:
+        return f"Pretraining hurt: {numbers}."
+    return f"No measurable benefit from pretraining at these sizes: {numbers}."
+
+
 def _summary(config, reports, run_dir, plots, tokens):
     examples = f"{config.limit:,}" if config.limit else "all"
+    trained = f"at most {config.train_limit:,} of the 80% for training" if config.train_limit \
+        else "80% train"
     lines = [f"# Demo: pretrain on {config.corpus} → fine-tune on {config.task}", "",
              f"Pretraining: {config.steps} steps, no labels. Fine-tuning: {config.finetune_steps}"
-             f" steps on {examples} labeled examples (80% train, 10% validation, 10% test); "
-             "the test split's numbers:", "",
-             "| classifier | accuracy | precision | recall | F1 | confusion [[TN, FP], [FN, TP]] |",
-             "|---|---|---|---|---|---|"]
-    for name, report in reports.items():
-        if report is not None:
-            lines.append(f"| {'pretrained GPT' if name == 'pretrained' else 'from scratch'} | "
-                         f"{report['accuracy']:.3f} | {report['precision']:.3f} | "
-                         f"{report['recall']:.3f} | {report['f1']:.3f} | "
-                         f"{report['confusion_matrix']} |")
+             f" steps at lr {config.finetune_lr:g} on {examples} labeled examples ({trained}, "
+             "10% validation, 10% test); the test split's numbers:", "",
+             "| classifier | seed | accuracy | precision | recall | F1 | confusion "
+             "[[TN, FP], [FN, TP]] |", "|---|---|---|---|---|---|---|"]
+    for name, label in (("pretrained", "pretrained GPT"), ("scratch", "from scratch")):
+        for k, report in enumerate(reports[name]):
+            lines.append(f"| {label} | {config.seed + k} | {report['accuracy']:.3f} | "
+                         f"{report['precision']:.3f} | {report['recall']:.3f} | "
+                         f"{report['f1']:.3f} | {report['confusion_matrix']} |")
+    if reports["scratch"]:
+        lines += ["", verdict(reports["pretrained"], reports["scratch"])]
     lines += ["", f"Run folder: {run_dir}"]
     if plots:
         lines.append("Plots: " + ", ".join(os.path.relpath(p, run_dir) for p in plots) + ", "
