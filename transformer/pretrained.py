@@ -123,9 +123,14 @@ def from_hf_state_dict(tensors, prefix=""):
                                  "(unexpected name)")
         if isinstance(ours, tuple):
             ours, index = ours
-            pieces.setdefault(prefix + ours, {})[index] = (hf_name, np.asarray(array))
+            parts = pieces.setdefault(prefix + ours, {})
+            if index in parts:
+                raise _twice(parts[index][0], hf_name, prefix + ours)
+            parts[index] = (hf_name, np.asarray(array))
             continue
         ours = prefix + ours if _is_encoder(ours) else ours
+        if ours in state:
+            raise _twice(source[ours], hf_name, ours)
         state[ours], source[ours] = array, hf_name
     for ours, parts in pieces.items():
         if len(parts) != 3:
@@ -140,6 +145,11 @@ def from_hf_state_dict(tensors, prefix=""):
         state[ours] = np.concatenate([parts[i][1] for i in range(3)], axis=0)   # (3C, ...)
         source[ours] = " + ".join(names)
     return state, source
+
+
+def _twice(first, second, ours):
+    return StateDictError(f"checkpoint tensors {first!r} and {second!r} are the same weight "
+                          f"({ours}); a checkpoint must hold each weight once")
 
 
 def _unique_state(model):

@@ -240,6 +240,17 @@ def test_strict_loading_names_the_tensor(tmp_path):
     _write(tmp_path / "qkv", no_key)
     with pytest.raises(mg.StateDictError, match="self.key"):
         BertModel.from_pretrained(tmp_path / "qkv")
+    # one weight under two names ("bert." and bare, or gamma and weight): which one is meant?
+    twice = {**good, "bert.encoder.layer.0.output.dense.bias": np.ones(8)}
+    _write(tmp_path / "twice", twice)
+    with pytest.raises(mg.StateDictError, match=r"'bert\.encoder\.layer\.0\.output\.dense\.bias'"
+                                                r" and 'encoder\.layer\.0\.output\.dense\.bias'"):
+        BertModel.from_pretrained(tmp_path / "twice")
+    twice = {**good, "encoder.layer.0.attention.self.key.bias": np.ones(8),
+             "bert.encoder.layer.0.attention.self.key.bias": np.ones(8)}
+    _write(tmp_path / "twice_qkv", twice)
+    with pytest.raises(mg.StateDictError, match=r"self\.key\.bias' and"):
+        BertModel.from_pretrained(tmp_path / "twice_qkv")
     # buffers Hugging Face stores are not weights: skipped
     _write(tmp_path / "buffers", {**good, "embeddings.position_ids": np.arange(10)[None]})
     assert _equal_states(BertModel.from_pretrained(tmp_path / "buffers"), _tiny())
