@@ -210,9 +210,10 @@ if "numba" in modes:
 # %% [markdown]
 # Same results (checked above to float32 rounding), different speed: the reference makes
 # several passes over memory per op (max, subtract, exp, sum, divide ...); the Numba kernel
-# does one fused pass per row. GELU gains most (the reference evaluates erf in many NumPy
-# passes). Not every op wins at every size: a compiled call has a fixed cost, which is why
-# the default mode `"auto"` picks per op and size. These are single runs on a shared machine;
+# does one fused pass per row. GELU gains a lot (the reference evaluates erf in many NumPy
+# passes; its speed-up is the one asserted above). Not every op wins at every size: a
+# compiled call has a fixed cost, which is why the default mode `"auto"` picks per op and
+# size. These are single runs on a shared machine;
 # `python -m benchmarks.kernels` measures properly. The matrix products are not in the
 # table: both sets call the same BLAS.
 #
