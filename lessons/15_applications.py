@@ -214,7 +214,7 @@ assert mt_losses[-1] < 0.05 and greedy_acc >= 0.95 and beam_acc >= greedy_acc - 
 # %% [markdown]
 # ## 3. Question answering — an encoder that compares meanings
 #
-# The article's example is a FAQ bot (§6.3: "微软的Q&A Bot", Microsoft's QnA Maker): it keeps
+# The article's example is a FAQ bot (§6.3: "微软的Q&A Bot", a Microsoft Q&A bot): it keeps
 # questions with their answers and, for a user's question, returns the answer of the stored
 # question that *means* the same. That needs an encoder that turns a sentence into one vector
 # whose direction carries its meaning: the pretrained all-MiniLM-L6-v2 (a 6-layer BERT,
