@@ -325,7 +325,8 @@ print("plot saved to", os.path.join(OUT, "metrics.png"))
 #
 # 1. In section 1, make the classifier flag every review as positive: what happens to P, R, F1?
 # 2. Add a second reference to each BLEU hypothesis (`references=[[r1, r2], ...]`): which
-#    precisions rise, and why can BLEU only go up with more references?
+#    precisions rise, and why can a clipped precision never fall? Can BLEU itself fall? (Hint:
+#    with several references, $r$ is the reference length closest to the hypothesis's.)
 # 3. Smooth the bigram model with 0.01 instead of 1: does held-out perplexity go up or down?
 # 4. Exercises: BLEU by hand — `python -m lessons check ex09`; a bigram model and its
 #    perplexity — `python -m lessons check ex11`.
