@@ -369,8 +369,9 @@ print("saved", os.path.join(OUT, "language_models.png"))
 #    Add weight decay (`mg.optim.AdamW(..., weight_decay=...)`): does it replace early stopping?
 # 3. Change $V$ to 500 or 3,000. Why can perplexities computed with different vocabularies not
 #    be compared?
-# 4. Exercise: `python -m lessons check ex11` — write the smoothed bigram table and its
-#    perplexity yourself.
+# 4. Exercises: `python -m lessons check ex11` — write the smoothed bigram table and its
+#    perplexity yourself; `python -m lessons check ex03` — the backward of the cross-entropy
+#    the neural bigram was trained with.
 #
 # ## What's next
 #
