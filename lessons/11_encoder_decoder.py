@@ -322,7 +322,9 @@ print("plot saved to", os.path.join(OUT, "encoder_decoder.png"))
 # 3. Turn the cheater's mask back on after training
 #    (`cheater.decoder_layers[0].__class__ = DecoderLayer`) and decode again: did it learn
 #    anything it can use without peeking?
-# 4. Exercise: attention with a causal mask, by hand — `python -m lessons check ex06`.
+# 4. Exercises: attention with a causal mask, by hand — `python -m lessons check ex06`; the
+#    backward of the LayerNorm in every encoder and decoder layer —
+#    `python -m lessons check ex04`.
 #
 # ## What's next
 #
