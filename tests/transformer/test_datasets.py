@@ -279,6 +279,8 @@ def test_chatterbot_questions_answers_and_topics():
     assert "tech_support" in topics.label_names and 1500 < len(topics) < 2500
     texts = [t for t, _ in topics]
     assert len(texts) == len(set(texts))
+    sizes = np.bincount([label for _, label in topics])          # the docstring's 509 and 8
+    assert topics.label_names[sizes.argmax()] == "trivia" and sizes.max() > 50 * sizes.min()
     assert "What is AI?" in texts
     with pytest.raises(ValueError, match="no language 'klingon'.*english"):
         ds.chatterbot_qa("klingon")

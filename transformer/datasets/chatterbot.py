@@ -72,7 +72,7 @@ def chatterbot_topics(language="english"):
     """Every distinct utterance of a language's corpus, labeled with its topic.
 
     An utterance found under two topics (``'Hello'``, ``'Yes.'``) is dropped: it has no
-    single right answer. The topics are unbalanced (English: 536 trivia texts, 8 health),
+    single right answer. The topics are unbalanced (English: 509 trivia texts, 8 health),
     so score with macro F1, not accuracy alone.
 
     Returns:
