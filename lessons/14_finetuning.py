@@ -11,7 +11,11 @@
 # ## What the article says (§5)
 #
 # > 首先，我们需要安装Python和PyTorch。在终端中运行以下命令：
-# > `pip install python` / `pip install torch torchvision`
+# >
+# > ```bash
+# > pip install python
+# > pip install torch torchvision
+# > ```
 #
 # In English: first install Python and PyTorch with these commands.
 #
@@ -28,9 +32,16 @@
 # >         output = self.fc(hidden)
 # >         return output
 # > ```
-# > (…) `output = model(data, attention_mask=target)` (…)
-# > `if (batch_idx + 1) % 10 == 0: print(f'Train Epoch: {batch_idx + 1:5d} \tLoss: {loss.item():.6f}')`
-# > (…) `optimizer = optim.Adam(model.parameters(), lr=0.001)`, `loss_fn = nn.CrossEntropyLoss()`
+# > ```python
+# > # (…)
+# >         output = model(data, attention_mask=target)
+# >         # (…)
+# >         if (batch_idx + 1) % 10 == 0:
+# >             print(f'Train Epoch: {batch_idx + 1:5d} \tLoss: {loss.item():.6f}')
+# > # (…)
+# >     optimizer = optim.Adam(model.parameters(), lr=0.001)
+# >     loss_fn = nn.CrossEntropyLoss()
+# > ```
 #
 # > 输出结果如下：
 # >
