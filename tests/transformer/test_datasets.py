@@ -271,7 +271,8 @@ def test_chinese_sentiment_is_deduplicated_and_never_contradicts_itself():
 def test_chatterbot_questions_answers_and_topics():
     qa = ds.chatterbot_qa("english")
     assert 1000 < len(qa) < 2000 and len(set(qa)) == len(qa)
-    assert min(len(q.question) for q in qa) > 1        # a malformed YAML entry is not split into characters
+    # a malformed YAML entry (a str where a list of turns belongs) is not split into characters
+    assert min(len(q.question) for q in qa) > 1
     assert ds.QA("What is AI?", qa[0].answer, "ai") == qa[0]
     zh = ds.chatterbot_qa("chinese")
     assert 400 < len(zh) < 700 and all(isinstance(q, str) and a for q, a, _ in zh)

@@ -11,7 +11,8 @@ English, British style: ``and`` before the last two digits (``one hundred and on
 ``one thousand and five``), hyphens in ``twenty-one``.
 
 Chinese, the standard written rules:
-- digits 零一二三四五六七八九, units 十 百 千 inside a group of four digits, 万 and 亿 after a group;
+- digits 零一二三四五六七八九, units 十 百 千 inside a group of four digits, 万 and 亿 after
+  a group;
 - one 零 stands for any run of missing places between two digits: 一千零五 (1005), 一千零五十
   (1050), 一万零五 (10005), 一亿零五万 (100050000); no 零 at the end: 一千五百 (1500);
 - 一十 shortens to 十 only at the very start: 十 (10), 十二 (12), 十万 (100000); inside a number
