@@ -131,6 +131,10 @@ def test_safetensors_rejects_bad_layouts(tmp_path, header, size, message):
     with pytest.raises(mg.CheckpointError, match=message) as info:
         load_file(path)
     assert "bad.safetensors" in str(info.value)
+    if importlib.util.find_spec("safetensors") is not None:     # the reference rejects it too
+        from safetensors.numpy import load_file as reference_load_file
+        with pytest.raises(Exception, match="deserializing header"):
+            reference_load_file(str(path))
 
 
 def test_safetensors_save_rejects_names_it_cannot_write(tmp_path):
