@@ -169,6 +169,14 @@ def _as_ids(name, values, shape=None):
     return t
 
 
+def _check_range(name, ids, limit_name, limit, hint=""):
+    """IndexError unless every value of the Tensor ``ids`` is in [0, limit)."""
+    values = ids.numpy()
+    if values.size and (values.min() < 0 or values.max() >= limit):
+        raise IndexError(f"BertModel: {name} must be in [0, {limit_name}={limit}), got values "
+                         f"in [{values.min()}, {values.max()}]{hint}")
+
+
 class BertModel(Module):
     """The encoder of the module docstring, with its pooler.
 
@@ -199,14 +207,13 @@ class BertModel(Module):
             raise ShapeError(f"BertModel: {T} tokens exceed max_position_embeddings="
                              f"{self.config.max_position_embeddings}; truncate the input "
                              "(tokenizer: truncation=True)")
-        ids = input_ids.numpy()
-        if ids.size and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
-            raise IndexError(f"BertModel: token ids must be in [0, vocab_size="
-                             f"{self.config.vocab_size}), got values in [{ids.min()}, "
-                             f"{ids.max()}]; is the tokenizer's vocabulary the model's?")
+        _check_range("input_ids", input_ids, "vocab_size", self.config.vocab_size,
+                     " (is the tokenizer's vocabulary the model's?)")
         if token_type_ids is None:
             token_type_ids = tensor(np.zeros((B, T), dtype=np.int64), device=input_ids.device)
         token_type_ids = _as_ids("token_type_ids", token_type_ids, (B, T))
+        _check_range("token_type_ids", token_type_ids, "type_vocab_size",
+                     self.config.type_vocab_size)
         padding = None
         if attention_mask is not None:
             attention_mask = _as_ids("attention_mask", attention_mask, (B, T))

@@ -133,8 +133,10 @@ def test_errors_name_the_limit(rng):
     model = _model()
     with pytest.raises(mg.ShapeError, match="max_position_embeddings=12"):
         model(np.full((1, 13), 5))
-    with pytest.raises(IndexError, match="vocab_size=23"):
+    with pytest.raises(IndexError, match=r"input_ids must be in \[0, vocab_size=23\)"):
         model([[CLS, 23, SEP]])
+    with pytest.raises(IndexError, match=r"token_type_ids must be in \[0, type_vocab_size=2\)"):
+        model([[CLS, 5, SEP]], token_type_ids=[[0, 2, 1]])
     with pytest.raises(mg.ShapeError, match=r"\(B, T\)"):
         model([5, 6, 7])
     with pytest.raises(mg.ShapeError, match="attention_mask"):
