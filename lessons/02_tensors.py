@@ -358,6 +358,8 @@ print("with minigrad's own add: gradcheck passes, find_bad_backward finds nothin
 #
 # Lesson 03 builds the first language model: the probability of the next character, from
 # counts and then from a model trained with these gradients.
+#
+# Next: [Lesson 03 — A language model: the probability of the next character](03_language_model.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

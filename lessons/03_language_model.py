@@ -376,6 +376,8 @@ print("saved", os.path.join(OUT, "language_models.png"))
 # ## What's next
 #
 # Lesson 04 looks harder at the first step we took for granted here: cutting text into tokens.
+#
+# Next: [Lesson 04 — Cleaning, tokenization and part-of-speech tags, in Chinese](04_tokenization.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -427,6 +427,8 @@ print("saved", os.path.join(OUT, "tokenizers_and_tags.png"))
 # ## What's next
 #
 # Lesson 05 turns token ids into vectors: the embedding layer, and what its gradient looks like.
+#
+# Next: [Lesson 05 — Embeddings: a lookup table that learns](05_embeddings.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -265,6 +265,8 @@ print("saved", os.path.join(OUT, "lookup_and_gradient.png"))
 #
 # Lesson 06 lets the token vectors look at each other: self-attention, starting from the
 # article's formula and its similarity of 我 and 是.
+#
+# Next: [Lesson 06 — Self-attention: the article's formula, why it cannot run, and the one that does](06_attention.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -346,6 +346,8 @@ print("plot saved to", os.path.join(OUT, "attention.png"))
 #
 # Lesson 07 runs several attentions side by side (multi-head), adds masks, and looks at what
 # the heads of a trained model attend to.
+#
+# Next: [Lesson 07 — Multi-head attention, masks, and what attention maps do (not) tell you](07_multi_head.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -344,6 +344,8 @@ assert min(disagree) > 0.3
 #
 # Lesson 08: attention ignores word order — shuffle the tokens and the outputs shuffle along.
 # Positional encodings put the order back.
+#
+# Next: [Lesson 08 — Positional encodings, or how attention gets a sense of order](08_positional_encoding.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

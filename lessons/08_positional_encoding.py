@@ -353,6 +353,8 @@ print("plot saved to", os.path.join(OUT, "positional_encoding.png"))
 #
 # Lesson 09: after attention, each position goes through the same small feed-forward network,
 # and the article's "0.55" meets its corrected 0.52.
+#
+# Next: [Lesson 09 — The feed-forward layer: ReLU, GELU, and one network per position](09_feed_forward.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -319,6 +319,8 @@ print("plot saved to", os.path.join(OUT, "feed_forward.png"))
 #
 # Lesson 10 puts embedding, attention, positions and the feed-forward together on the
 # article's worked example, and trains it until it really reproduces the sentence.
+#
+# Next: [Lesson 10 — The article's worked example, end to end](10_worked_example.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -443,6 +443,8 @@ print("plot saved to", os.path.join(OUT, "decoding_steps.png"))
 #
 # Lesson 11 opens the encoder-decoder: what the encoder really hands to the decoder, why the
 # decoder's self-attention must be causal, and where the cross-attention looks.
+#
+# Next: [Lesson 11 — Encoder and decoder: what passes between them](11_encoder_decoder.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

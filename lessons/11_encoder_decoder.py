@@ -330,6 +330,8 @@ print("plot saved to", os.path.join(OUT, "encoder_decoder.png"))
 #
 # Lesson 12 trains a language model for real: the loss, the optimizer, the batch size, the
 # learning-rate schedule — and counts the epochs.
+#
+# Next: [Lesson 12 — Training a language model: loss, optimizer, batch size, schedule](12_training.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -355,6 +355,8 @@ print("plot saved to", os.path.join(OUT, "training.png"))
 #
 # Lesson 13 runs the whole pipeline of the article's diagram: pretrain a small GPT on People's
 # Daily, then fine-tune it.
+#
+# Next: [Lesson 13 — Pretraining, then fine-tuning: the article's pipeline, run for real](13_pretraining.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

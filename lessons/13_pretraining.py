@@ -231,3 +231,5 @@ print(f"lesson 13 ran in {time.perf_counter() - started:.1f} s")
 #
 # Lesson 14 rebuilds the article's §5 BERT classifier on a real pretrained model
 # (all-MiniLM-L6-v2), bug by bug, and fine-tunes it on real labeled text.
+#
+# Next: [Lesson 14 — Fine-tuning a pretrained BERT: the article's classifier, rebuilt so it runs](14_finetuning.py).

@@ -600,6 +600,8 @@ assert np.argmin(bag["valid"]) < len(bag["valid"]) - 10
 #
 # Lesson 15: each application with a model of the right kind — and why BERT, which reads the
 # whole sentence at once, does not generate text.
+#
+# Next: [Lesson 15 — Applications: the right kind of Transformer for each task](15_applications.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

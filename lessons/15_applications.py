@@ -459,6 +459,8 @@ print("plot saved to", os.path.join(OUT, "who_sees_what.png"))
 # ## What's next
 #
 # Lesson 16 measures these models properly: accuracy, precision, recall, F1, BLEU, perplexity.
+#
+# Next: [Lesson 16 — Metrics: what a score measures, and what it hides](16_metrics.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")

@@ -334,6 +334,8 @@ print("plot saved to", os.path.join(OUT, "metrics.png"))
 # ## What's next
 #
 # Lesson 17 measures the cost side: parameters, FLOPs and time of the models built here.
+#
+# Next: [Lesson 17 — What training costs, what makes it faster, what makes it better](17_performance.py).
 
 # %%
 print(f"lesson finished in {time.perf_counter() - started:.1f} s")
