@@ -41,7 +41,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "11_enc
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()
 mg.set_num_threads(1)       # tiny matrices: one thread is faster than sharing the work
-print("plots go to", OUT)
+print("minigrad", mg.__version__, "— plots go to", OUT)
 
 # %% [markdown]
 # ## 1. B1 — "a fixed-length vector" is the RNN encoder, not the Transformer's

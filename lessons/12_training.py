@@ -38,7 +38,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "12_tra
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()
 mg.set_num_threads(1)       # tiny model: one thread is faster than sharing the work
-print("plots go to", OUT)
+print("minigrad", mg.__version__, "— plots go to", OUT)
 
 # %% [markdown]
 # ## 1. The data: People's Daily, character by character

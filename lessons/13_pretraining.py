@@ -49,7 +49,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "13_pre
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()
 mg.manual_seed(0)
-print("plots and runs go to", OUT)
+print("minigrad", mg.__version__, "— plots and runs go to", OUT)
 
 # %% [markdown]
 # ## 1. The diagram, drawn

@@ -71,7 +71,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output", "15_app
 os.makedirs(OUT, exist_ok=True)
 started = time.perf_counter()
 mg.set_num_threads(1)              # tiny models: a second thread only waits (see tests/conftest)
-print("plots go to", OUT)
+print("minigrad", mg.__version__, "— plots go to", OUT)
 
 # %% [markdown]
 # ## The data: numbers in words
