@@ -276,10 +276,12 @@ print(f"trained on {len(bpe_corpus):,} characters; the first merges make:", firs
 pieces = [show_token(i) for i in bpe_ids]
 print("BPE:", " / ".join(pieces))
 partial = sum(p.startswith("<") for p in pieces)
-print(f"{len(bpe_ids)} tokens for 51 bytes; {partial} of them are pieces of a character")
+print(f"{len(bpe_ids)} tokens for {sentence_bytes} bytes; {partial} of them are pieces of a "
+      "character")
 assert bpe.decode(bpe_ids) == SENTENCE                  # nothing is lost, ever
 assert len(bpe_ids) < sentence_bytes and partial > 0
 assert all(c in pieces for c in "我是，")              # frequent characters: one token each
+assert "一个" in pieces and "问题" in pieces              # frequent pairs: one token each
 assert all(c not in pieces for c in "序喜编")           # rarer ones: still in byte pieces
 
 # %% [markdown]
