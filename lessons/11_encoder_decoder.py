@@ -206,10 +206,10 @@ honest_losses, cheater_losses = train(honest), train(cheater)
 test_sources, test_targets = reverse_task(np.random.default_rng(1), 200)
 honest_acc = sequence_accuracy(honest, test_sources, test_targets)
 cheater_acc = sequence_accuracy(cheater, test_sources, test_targets)
-print(f"training loss after 200 steps: honest {np.mean(honest_losses[-10:]):.3f}, "
-      f"cheater {np.mean(cheater_losses[-10:]):.3f}")
-print(f"greedy decoding, 200 fresh random sequences reversed exactly: honest {honest_acc:.1%}, "
-      f"cheater {cheater_acc:.1%}")
+print(f"training loss after {len(honest_losses)} steps: honest "
+      f"{np.mean(honest_losses[-10:]):.3f}, cheater {np.mean(cheater_losses[-10:]):.3f}")
+print(f"greedy decoding, {len(test_sources)} fresh random sequences reversed exactly: honest "
+      f"{honest_acc:.1%}, cheater {cheater_acc:.1%}")
 assert np.mean(cheater_losses[-10:]) < np.mean(honest_losses[-10:])
 assert honest_acc > 0.9 and cheater_acc < 0.2
 
