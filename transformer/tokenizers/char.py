@@ -79,14 +79,12 @@ class CharTokenizer:
     def encode(self, text):
         """Text → ids, one per character (unknown characters → the unknown token's id)."""
         unk = self._stoi.get(self.unk_token) if self.unk_token is not None else None
-        ids = []
-        for pos, c in enumerate(text):
-            i = self._stoi.get(c, unk)
-            if i is None:
-                raise TokenizerError(f"CharTokenizer: character {c!r} (U+{ord(c):04X}) at "
-                                     f"position {pos} is not in the vocabulary and there is "
-                                     f"no unk_token")
-            ids.append(i)
+        ids = [self._stoi.get(c, unk) for c in text]
+        if unk is None and None in ids:
+            pos = ids.index(None)
+            raise TokenizerError(f"CharTokenizer: character {text[pos]!r} (U+{ord(text[pos]):04X}) "
+                                 f"at position {pos} is not in the vocabulary and there is no "
+                                 f"unk_token")
         return ids
 
     def decode(self, ids, skip_special_tokens=False):
