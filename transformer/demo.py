@@ -4,14 +4,38 @@
        target), printing a sample at every evaluation so the improvement shows
     2. fine-tune a sentiment classifier (Chinese product reviews) from that GPT
     3. train the same classifier from random weights, on the same data, steps and tokenizer
-    4. print test accuracy, precision, recall, F1 and the confusion matrices of both
+    4. print test accuracy, precision, recall, F1 and the confusion matrices of both, and a
+       verdict: is the difference larger than two standard errors? (``verdict``)
+    ``--seeds N`` repeats 2 and 3 with N seeds (data order, head initialisation).
 
-    runs/<name>/pretrain/   checkpoint, metrics, plots/loss.png, plots/lr.png
+    runs/<name>/pretrain/   checkpoint, metrics, plots/loss.png, plots/lr.png, attention.png
     runs/<name>/finetune/   the same, plus plots/confusion.png
     runs/<name>/scratch/    the from-scratch classifier
+    runs/<name>/finetune-seed1/, scratch-seed1/, ...   the other seeds' classifiers
     runs/<name>/plots/      attention.png (the pretrained GPT reading a short review),
-                            comparison.png (validation accuracy of both classifiers)
+                            comparison.png (validation accuracy of both classifiers, first seed)
     runs/<name>/summary.md
+
+What pretraining buys at this size: nothing measurable. Test accuracy on 800 reviews (8,000
+drawn, 80/10/10), seeds 0 / 1, pretrained GPT vs the same model from scratch (same tokenizer,
+steps and data), mean pooling unless said:
+
+    pretraining              fine-tuning                        pretrained     scratch
+    1500 steps (ppl ~200)    300 reviews, 200 steps, lr 1e-3    0.665 / 0.684  0.674 / 0.654
+                             300 reviews, 200 steps, lr 3e-4    0.624 / 0.649  0.645 / 0.654
+                             6,400 reviews, 200 steps, lr 1e-3  0.744 / 0.750  0.766 / 0.756
+                             6,400 reviews, 200 steps, lr 3e-4  0.680 / 0.678  0.728 / 0.743
+    3000 steps (ppl ~128)    400 reviews, 100 steps, lr 1e-3    0.673 / 0.641  0.676 / 0.663
+                             400 reviews, last-token pooling    0.629 / 0.604  0.693 / 0.664
+                             400 reviews, 100 steps, lr 3e-3    0.686 / 0.664  0.679 / 0.679
+                             1,000 reviews, 200 steps, lr 1e-3  0.709 / 0.713  0.710 / 0.725
+                             6,400 reviews, 150 steps, lr 1e-3  0.738 / 0.756  0.726 / 0.753
+
+Every difference is within the noise (two standard errors of a difference on 800 texts are
+about ±0.045). Our guess at why: a character GPT this small, pretrained for minutes on news,
+learns little a classifier cannot get from a few hundred reviews, where a few characters
+(好, 差, 不) carry much of the sentiment. The demo prints the verdict of its own run; for a
+large pretrained encoder, see ``finetune --init minilm``.
 """
 import math
 import os
@@ -30,8 +54,9 @@ SAMPLE_REVIEW = "这本书写得很好，我很喜欢。"     # "This book is we
 
 @dataclass
 class DemoConfig:
-    """The demo's settings. The defaults ran in 2 min 16 s on the 2-core development machine
-    while other programs used it (one thread, load ~3): 1500 pretraining steps take most of it."""
+    """The demo's settings. The defaults ran in 2 min 41 s on the 2-core development machine
+    while other programs used it (one thread, load ~2): 1500 pretraining steps take 1 min 45 s,
+    the four classifiers (two seeds) the rest."""
     corpus: str = "peoples-daily"
     task: str = "sentiment"
     steps: int = 1500            # pretraining steps
@@ -45,8 +70,9 @@ class DemoConfig:
     train_limit: int = 0         # train on at most this many of the 80% (0: all of them)
     finetune_lr: float = 1e-3    # both classifiers' peak learning rate
     scratch: bool = True         # also train the classifier from scratch, to compare
-    seeds: int = 1               # fine-tune both classifiers with seeds seed, seed + 1, ...
-                                 # (one pretrained GPT): the spread shows what is noise
+    seeds: int = 2               # fine-tune both classifiers with seeds seed, seed + 1, ...
+                                 # (one pretrained GPT; each seed draws its own reviews and
+                                 # split): the spread shows what is noise
     seed: int = 0
 
 
@@ -115,9 +141,10 @@ def _plot_comparison(run):
 
 def verdict(pretrained, scratch):
     """One sentence on the mean test accuracies of the two classifiers over the seeds: is the
-    difference d larger than two standard errors? For accuracies on n test texts,
-    SE(d) ≈ √(2·p(1 - p) / (n·seeds)), p the mean accuracy (the seeds share the test texts,
-    so this understates the noise from training: read it as a lower bound)."""
+    difference d larger than two standard errors? Each seed draws its own reviews and split,
+    so the means are over n·seeds test texts, and SE(d) ≈ √(2·p(1 - p) / (n·seeds)), p the
+    mean accuracy. It counts only the sampling of test texts, not the noise of training
+    itself: read it as a lower bound on the noise."""
     n = sum(map(sum, pretrained[0]["confusion_matrix"]))
     a = float(np.mean([r["accuracy"] for r in pretrained]))
     b = float(np.mean([r["accuracy"] for r in scratch]))
