@@ -81,7 +81,7 @@ def seq2seq_config(tokenizer, config):
 class Seq2SeqTask(ClassificationTask):
     """Batches of (src, tgt_in, tgt_out) in a new order each epoch (as ClassificationTask's);
     the loss is the model's teacher-forced cross-entropy; validation reports it and the exact
-    match of greedy translations."""
+    match of greedy translations (against any target of the source, as ``seq2seq_report``)."""
 
     def __init__(self, train, valid, batch_size, config, seed=0, device="cpu"):
         super().__init__(train, valid, batch_size, config["pad_id"], seed, device)
@@ -101,8 +101,10 @@ class Seq2SeqTask(ClassificationTask):
     def evaluate(self, model):
         losses = [self.loss(model, self._collate(self.valid, range(s, min(s + 64, len(
             self.valid[0]))))).item() for s in range(0, len(self.valid[0]), 64)]
-        hyps = translate(model, self.valid[0], self.device)
-        exact = np.mean([h == list(t) for h, t in zip(hyps, self.valid[1])])
+        sources, targets = group_targets(zip(map(tuple, self.valid[0]),
+                                             map(tuple, self.valid[1])))
+        hyps = translate(model, [list(s) for s in sources], self.device)
+        exact = np.mean([tuple(h) in t for h, t in zip(hyps, targets)])
         return {"val_loss": float(np.mean(losses)), "val_exact_match": float(exact)}
 
 
