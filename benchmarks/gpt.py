@@ -203,6 +203,10 @@ def main():
         (ours, our_rss, our_cpu), (theirs, their_rss, their_cpu) = summary["minigrad"], summary["torch"]
         print(f"minigrad / torch: {ours / theirs:.2f}× tokens/s, {our_rss / their_rss:.2f}× peak RSS; "
               f"{their_cpu / our_cpu:.2f}× tokens per CPU-second")
+        paired = sorted(a["tokens_per_s"] / b["tokens_per_s"]          # round by round
+                        for a, b in zip(results["minigrad"], results["torch"]))
+        print(f"per round (adjacent processes): {paired[0]:.2f}×–{paired[-1]:.2f}× tokens/s, "
+              f"median {statistics.median(paired):.2f}×")
 
 
 if __name__ == "__main__":
