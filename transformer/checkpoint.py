@@ -37,7 +37,7 @@ from minigrad.serialization import load, save
 
 from .tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 
-__all__ = ["save_checkpoint", "load_checkpoint", "check_model_config", "restore_rng",
+__all__ = ["save_checkpoint", "checkpoint_saver", "load_checkpoint", "check_model_config", "restore_rng",
            "restore_training", "tokenizer_to_json", "tokenizer_from_json"]
 
 FORMAT, VERSION = "minigrad-transformer-checkpoint", 1
@@ -108,6 +108,17 @@ def save_checkpoint(path, *, kind, model_config, model, tokenizer, step=0, optim
           "rng": _rng_state(), "step": int(step), "data": data or {},
           "tokenizer": tokenizer_to_json(tokenizer), "run_config": run_config or {},
           "extra": extra or {}}, path)
+
+
+def checkpoint_saver(path, seed, **fields):
+    """``save(state)`` for ``train.fit``: a checkpoint at ``path`` of the training state
+    (model, optimizer, scheduler, step, data position) and the fixed ``fields`` (kind,
+    model_config, tokenizer, run_config, extra)."""
+    def save(state):
+        save_checkpoint(path, model=state.model, step=state.step, optimizer=state.optimizer,
+                        scheduler=state.scheduler, data={"seed": seed, "batches": state.step},
+                        **fields)
+    return save
 
 
 def load_checkpoint(path, kind=None):

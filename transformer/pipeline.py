@@ -21,7 +21,7 @@ import minigrad as mg
 from minigrad.errors import CheckpointError, DeviceError
 
 from .attention_maps import attention_weights
-from .checkpoint import (check_model_config, load_checkpoint, restore_training, save_checkpoint,
+from .checkpoint import (check_model_config, checkpoint_saver, load_checkpoint, restore_training,
                          tokenizer_from_json)
 from .data_files import DataError, is_tagging, load_corpus, load_task, subsample
 from .datasets import split
@@ -232,12 +232,9 @@ def pretrain(config, run_dir, *, resume=False, device="cpu", progress=True, echo
                       device, sample_prompt=prompt, sample_tokens=config.sample_tokens,
                       decode=tokenizer.decode)
 
-    def save(s):
-        save_checkpoint(run.checkpoint_path, kind=config.model, model_config=model_config,
-                        model=s.model, tokenizer=tokenizer, step=s.step, optimizer=s.optimizer,
-                        scheduler=s.scheduler, data={"seed": config.seed, "batches": s.step},
-                        run_config={"command": "pretrain", **asdict(config)})
-
+    save = checkpoint_saver(run.checkpoint_path, config.seed, kind=config.model,
+                            model_config=model_config, tokenizer=tokenizer,
+                            run_config={"command": "pretrain", **asdict(config)})
     result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
                  echo=echo, stop_at=stop_at)
     if plots:
@@ -407,14 +404,10 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         classifier_config(kind.split("-")[0], asdict(model.config), len(label_names),
                           config.pooling)
 
-    def save(s):
-        save_checkpoint(run.checkpoint_path, kind=kind,
-                        model_config=model_config, model=s.model, tokenizer=tokenizer,
-                        step=s.step, optimizer=s.optimizer, scheduler=s.scheduler,
-                        data={"seed": config.seed, "batches": s.step},
-                        run_config={"command": "finetune", **asdict(config)},
-                        extra={"label_names": list(label_names), "max_len": max_len})
-
+    save = checkpoint_saver(run.checkpoint_path, config.seed, kind=kind,
+                            model_config=model_config, tokenizer=tokenizer,
+                            run_config={"command": "finetune", **asdict(config)},
+                            extra={"label_names": list(label_names), "max_len": max_len})
     result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
                  echo=echo, stop_at=stop_at)
     if plots:

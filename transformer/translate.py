@@ -20,7 +20,7 @@ import numpy as np
 import minigrad as mg
 
 from . import datasets
-from .checkpoint import load_checkpoint, restore_training, save_checkpoint, tokenizer_from_json
+from .checkpoint import checkpoint_saver, load_checkpoint, restore_training, tokenizer_from_json
 from .data_files import DataError, _reporting, subsample
 from .metrics import corpus_bleu
 from .model_kinds import build
@@ -181,12 +181,9 @@ def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print
     task = Seq2SeqTask(encode(train), encode(valid), config.batch_size, model_config,
                        config.seed, device)
 
-    def save(s):
-        save_checkpoint(run.checkpoint_path, kind="seq2seq", model_config=model_config,
-                        model=s.model, tokenizer=tokenizer, step=s.step, optimizer=s.optimizer,
-                        scheduler=s.scheduler, data={"seed": config.seed, "batches": s.step},
-                        run_config={"command": "finetune", **asdict(config)})
-
+    save = checkpoint_saver(run.checkpoint_path, config.seed, kind="seq2seq",
+                            model_config=model_config, tokenizer=tokenizer,
+                            run_config={"command": "finetune", **asdict(config)})
     result = fit(train_state, task, train_config, run=run, save=save, progress=progress,
                  echo=echo, stop_at=stop_at)
     if plots:
