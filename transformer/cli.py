@@ -99,8 +99,15 @@ def _add_run_flags(parser, resume=True):
                             help="continue RUNS_DIR/RUN/checkpoint.npz where it stopped")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one ``error:`` line (exit 2) that points to --help."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m transformer",
+    parser = _Parser(prog="python -m transformer",
                                      description="Pretrain and fine-tune small Transformers "
                                                  "with minigrad.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
