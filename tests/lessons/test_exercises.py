@@ -1,5 +1,8 @@
 """The grader: every untouched stub is "not started", every reference solution passes, and a
 planted mistake in each exercise fails with a message that names it."""
+import difflib
+import re
+
 import numpy as np
 import pytest
 
@@ -181,3 +184,23 @@ def test_a_gradient_left_at_the_broadcast_shape_is_recognised():
                                           "would be right"):
         expect_close("db", full, full.sum(axis=0), out_shape=(2, 3))
     expect_close("db", full.sum(axis=0), full.sum(axis=0), out_shape=(2, 3))
+
+
+STUB_ONLY = re.compile(r'^"""Exercise \d\d — |^\s*python -m lessons check ex\d\d$|'
+                       r"^\s*# Your code here, in place of the line below\.$|"
+                       r"^\s*raise NotImplementedError\(")
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e.id for e in EXERCISES])
+def test_stub_and_solution_differ_only_where_the_student_writes(exercise):
+    """Stub and solution are kept by hand: the task, the given code and the signatures must agree."""
+    stub = exercise_file(exercise).read_text(encoding="utf-8").splitlines()
+    solution = exercise_file(exercise, solution=True).read_text(encoding="utf-8").splitlines()
+    matcher = difflib.SequenceMatcher(a=stub, b=solution, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        stray = [line for line in stub[i1:i2] if not STUB_ONLY.search(line)]
+        assert not stray and (tag != "delete" or i2 - i1 == 1), (
+            f"{exercise.name}: the stub (lines {i1 + 1}-{i2}) and the solution (lines "
+            f"{j1 + 1}-{j2}) differ outside the student's part: {stray or stub[i1:i2]}")
