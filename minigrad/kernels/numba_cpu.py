@@ -154,11 +154,10 @@ _tanh = _by_precision(tanh_f32, math.tanh, "_tanh")
 
 
 @njit(cache=True)
-def _largest(row):
-    """max of a row (NaNs skipped unless first); eight running maxima (independent
-    comparisons overlap in the CPU: 3x faster than one chain)."""
-    n = row.shape[0]
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
+def row_max(row, n, start):
+    """max(start, row[0], ..., row[n-1]) (NaNs skipped unless ``start`` is one); eight running
+    maxima: independent comparisons overlap in the CPU, 3x faster than one chain."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = start
     body = n - n % 8
     for j in range(0, body, 8):
         m0 = max(m0, row[j]); m1 = max(m1, row[j + 1]); m2 = max(m2, row[j + 2])
@@ -174,7 +173,7 @@ def _largest(row):
 def _max_and_sum_exp(row):
     """(m, Σ_j exp(row_j - m)), m = the row's max, or 0 if that is not finite (as
     reference._row_max); every row_j - m ≤ 0 then, so the shorter exp serves."""
-    m = _largest(row)
+    m = row_max(row, row.shape[0], row[0])
     s = row.dtype.type(0)
     if np.isfinite(m):
         for j in range(row.shape[0]):
@@ -196,7 +195,7 @@ def _softmax_rows(x, out):
     dt = x.dtype.type
     for i in prange(x.shape[0]):
         row, o = x[i], out[i]
-        m = _largest(row)
+        m = row_max(row, row.shape[0], row[0])
         s = dt(0)
         if np.isfinite(m):                  # every x - m ≤ 0 (or NaN): the cheaper exp
             for j in range(row.shape[0]):
