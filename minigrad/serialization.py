@@ -22,6 +22,7 @@ with their ``requires_grad``; a dict subclass (OrderedDict) comes back as a dict
 {'step': 3, 'w': array([[1., 0.],
        [0., 1.]], dtype=float32), 'betas': (0.9, 0.999)}
 """
+import contextlib
 import json
 import math
 import os
@@ -33,7 +34,7 @@ import numpy as np
 from minigrad.errors import CheckpointError
 from minigrad.tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "atomic_write"]
 
 FORMAT, VERSION, TREE_KEY = "minigrad-checkpoint", 1, "__minigrad__"
 
@@ -75,36 +76,45 @@ def _encode(obj, arrays, where):
                     "lists, tuples, arrays, Tensors, numbers, strings, bools and None")
 
 
-def save(obj, path):
-    """Write ``obj`` to ``path`` (used as given; no ``.npz`` is appended), atomically.
+@contextlib.contextmanager
+def atomic_write(path, mode="w", encoding=None):
+    """Open a file to write ``path`` all at once: readers see the old file or the new one,
+    never half a file.
 
-    The file is written under a temporary name in the same directory, flushed to disk,
-    then renamed over ``path``: readers see the old file or the new one, never half a file.
+    The data goes to a temporary file in the same folder, is flushed to disk, then renamed over
+    ``path`` (and the rename made durable on POSIX). On any error, Ctrl-C included, the
+    temporary file is removed and ``path`` is untouched.
     """
-    path = os.fspath(path)
-    arrays = {}
-    tree = _encode(obj, arrays, "obj")
-    header = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
-    arrays[TREE_KEY] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
-
-    directory, name = os.path.split(os.path.abspath(path))
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
     tmp = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
-    f = open(tmp, "xb")                            # 'x': never reuse an existing file
+    f = open(tmp, mode.replace("w", "x"), encoding=encoding)   # 'x': never reuse a file
     try:
         with f:
-            np.savez(f, **arrays)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:                          # also Ctrl-C: leave no temporary behind
+    except BaseException:
         os.remove(tmp)
         raise
-    if hasattr(os, "O_DIRECTORY"):                 # POSIX: make the rename itself durable
+    if hasattr(os, "O_DIRECTORY"):
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def save(obj, path):
+    """Write ``obj`` to ``path`` (used as given; no ``.npz`` is appended), atomically
+    (``atomic_write``)."""
+    arrays = {}
+    tree = _encode(obj, arrays, "obj")
+    header = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
+    arrays[TREE_KEY] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
+
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 # ---- load -----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from dataclasses import asdict
 import numpy as np
 
 from minigrad.errors import CheckpointError, StateDictError
+from minigrad.serialization import atomic_write
 
 from .bert import BertConfig, BertModel
 from .safetensors import load_file, save_file
@@ -262,7 +263,7 @@ def save_pretrained(model, directory):
               "architectures": [type(model).__name__]}
     if hasattr(model, "num_labels"):
         config["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_labels)}
-    with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
+    with atomic_write(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
     save_file(hf_state_dict(model), os.path.join(directory, "model.safetensors"),
               metadata={"format": "pt"})

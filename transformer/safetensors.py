@@ -30,6 +30,7 @@ import struct
 import numpy as np
 
 from minigrad.errors import CheckpointError
+from minigrad.serialization import atomic_write
 
 __all__ = ["load_file", "save_file", "read_metadata", "DTYPES"]
 
@@ -185,15 +186,8 @@ def save_file(tensors, path, metadata=None):
         offset += len(raw)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
-            for raw in chunks:
-                f.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in chunks:
+            f.write(raw)

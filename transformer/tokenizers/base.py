@@ -17,9 +17,9 @@ transformer.tokenizers.base.TokenizerFileError: ... holds a 'char' tokenizer, ex
 """
 import json
 import os
-import tempfile
 
 from minigrad.errors import MinigradError
+from minigrad.serialization import atomic_write
 
 __all__ = ["TokenizerError", "TokenizerFileError", "FORMAT_VERSION", "write_json", "read_json",
            "require_fields"]
@@ -39,17 +39,8 @@ class TokenizerFileError(MinigradError, OSError):
 
 def write_json(path, kind, fields):
     """Write ``{"type": kind, "version": FORMAT_VERSION, **fields}`` to ``path`` atomically."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"type": kind, "version": FORMAT_VERSION, **fields}, f, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        json.dump({"type": kind, "version": FORMAT_VERSION, **fields}, f, ensure_ascii=False)
 
 
 def read_json(path, kind):
