@@ -44,7 +44,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .attention_maps import attention_weights
-from .pipeline import FinetuneConfig, PretrainConfig, _encode, finetune, pretrain
+from .pipeline import FinetuneConfig, PretrainConfig, encode, finetune, pretrain
 from .runs import Run, _pyplot
 
 __all__ = ["DemoConfig", "demo", "verdict"]
@@ -111,7 +111,7 @@ def demo(config, run_dir, *, device="cpu", progress=True, echo=print, plots=True
                                                tokenizer=tokenizer, plots=plots)[2])
     written, tokens = [], []
     if plots:
-        ids = _encode(tokenizer, SAMPLE_REVIEW)[:config.block_size]
+        ids = encode(tokenizer, SAMPLE_REVIEW)[:config.block_size]
         tokens = [tokenizer.decode([i]) for i in ids]
         gpt.eval()
         weights = attention_weights(gpt, ids, layer=0)

@@ -220,12 +220,12 @@ def test_word_level_pos_tagging(tmp_path, corpus, tiny_model, capsys):
 
 def test_word_labels_sit_on_one_token_per_word():
     """The encoding itself: [CLS] and the words' other characters get -100."""
-    from transformer.pipeline import _encode_examples
+    from transformer.pipeline import encode_examples
     from transformer.tokenizers import CharTokenizer
     tokenizer = CharTokenizer.from_text("我们学习模型", special_tokens=["[CLS]"])
     example = [(("我们", "学习", "模"), (3, 5, 7))]
-    ids, labels = _encode_examples(tokenizer, example, 16, "gpt-tagger")
+    ids, labels = encode_examples(tokenizer, example, 16, "gpt-tagger")
     assert labels == [[-100, 3, -100, 5, 7]] and len(ids[0]) == 5
-    ids, labels = _encode_examples(tokenizer, example, 16, "bert-tagger")
+    ids, labels = encode_examples(tokenizer, example, 16, "bert-tagger")
     assert labels == [[-100, 3, -100, 5, -100, 7]] and len(ids[0]) == 6
-    assert _encode_examples(tokenizer, example, 3, "bert-tagger")[1] == [[-100, 3, -100]]
+    assert encode_examples(tokenizer, example, 3, "bert-tagger")[1] == [[-100, 3, -100]]
