@@ -21,6 +21,8 @@ import os
 
 import numpy as np
 
+from minigrad.serialization import atomic_write
+
 __all__ = ["Run"]
 
 
@@ -56,7 +58,7 @@ class Run:
         return self.file("checkpoint.npz")
 
     def write_config(self, config):
-        with open(self.file("config.json"), "w", encoding="utf-8") as f:
+        with atomic_write(self.file("config.json"), encoding="utf-8") as f:
             json.dump(config, f, indent=2, ensure_ascii=False, default=str)
 
     def log(self, record):
@@ -65,20 +67,22 @@ class Run:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def metrics(self):
-        """Every record of metrics.jsonl, in order."""
+        """Every record of metrics.jsonl, in order. A last line cut off mid-write (the process
+        was killed while appending) is not a record and is skipped."""
         if not os.path.exists(self.file("metrics.jsonl")):
             return []
         with open(self.file("metrics.jsonl"), encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            complete = f.read().split("\n")[:-1]     # after the last newline: "", or a cut line
+        return [json.loads(line) for line in complete if line.strip()]
 
     def truncate_metrics(self, step):
         """Drop records after ``step``: a resumed run logs those steps again."""
         kept = [r for r in self.metrics() if r.get("step", 0) <= step]
-        with open(self.file("metrics.jsonl"), "w", encoding="utf-8") as f:
+        with atomic_write(self.file("metrics.jsonl"), encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
 
     def write_summary(self, text):
-        with open(self.file("summary.md"), "w", encoding="utf-8") as f:
+        with atomic_write(self.file("summary.md"), encoding="utf-8") as f:
             f.write(text.rstrip() + "\n")
 
     def summarize(self, title, lines):
