@@ -8,23 +8,30 @@
     "gpt-tagger"      GPTForTokenClassification               a "gpt" checkpoint, or scratch
     "bert-tagger"     BertForTokenClassification              a "bert" checkpoint, or scratch
     "seq2seq"         Seq2SeqTransformer (encoder-decoder)    scratch (translate.py)
+    "gpt-seq2seq"     GPTForSeq2Seq (conditional LM)          a "gpt" checkpoint (translate.py)
+    "bert-seq2seq"    BertEncoderDecoder                      a "bert" checkpoint, or MiniLM
 
-A checkpoint stores the config as a dict; ``build(kind, config)`` makes the model again.
+A checkpoint stores the config as a dict; ``build(kind, config)`` makes the model again. A
+"bert-seq2seq" config has two parts: {"encoder": BertConfig fields, "decoder": Seq2SeqConfig
+fields}.
 """
 from dataclasses import asdict
 
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
-                   BertForTokenClassification)
+                   BertForTokenClassification, BertModel)
+from .bert_encoder_decoder import BertEncoderDecoder
 from .classify import GPTClassifierConfig, GPTForSequenceClassification, GPTForTokenClassification
 from .gpt import GPT, GPTConfig
+from .gpt_seq2seq import GPTForSeq2Seq, GPTSeq2SeqConfig
 from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from .tokenizers import CharTokenizer
 
-__all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_config",
+__all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "SEQ2SEQ_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_config",
            "classifier_config", "classifier_from", "special_ids", "bert_char_tokenizer"]
 
 LM_KINDS = ("gpt", "bert")
 CLASSIFIER_KINDS = ("gpt-classifier", "bert-classifier", "gpt-tagger", "bert-tagger")
+SEQ2SEQ_KINDS = ("seq2seq", "gpt-seq2seq", "bert-seq2seq")
 BERT_SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -38,6 +45,12 @@ def build(kind, config):
         return GPT(GPTConfig(**config))
     if kind == "seq2seq":
         return Seq2SeqTransformer(Seq2SeqConfig(**config))
+    if kind == "gpt-seq2seq":
+        return GPTForSeq2Seq(GPTSeq2SeqConfig(**config))
+    if kind == "bert-seq2seq":
+        return BertEncoderDecoder(Seq2SeqConfig(**config["decoder"]),
+                                  BertModel(_bert_config(config["encoder"]),
+                                            add_pooling_layer=False))
     if kind == "bert":
         return BertForMaskedLM(_bert_config(config))
     if kind == "gpt-classifier":
@@ -49,7 +62,7 @@ def build(kind, config):
     if kind == "bert-tagger":
         return BertForTokenClassification(_bert_config(config), config["num_labels"])
     raise ValueError(f"unknown model kind {kind!r}; expected one of "
-                     f"{', '.join(LM_KINDS + CLASSIFIER_KINDS)}")
+                     f"{', '.join(LM_KINDS + CLASSIFIER_KINDS + SEQ2SEQ_KINDS)}")
 
 
 def lm_config(kind, vocab_size, block_size, n_layer, n_head, n_embd, dropout, pad_id=0):
