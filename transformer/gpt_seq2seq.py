@@ -46,7 +46,7 @@ from .gpt import GPT, GPTConfig
 from .tokenizers import BPETokenizer, CharTokenizer
 
 __all__ = ["SEP_TOKEN", "EOS_TOKEN", "GPTSeq2SeqConfig", "GPTForSeq2Seq", "extend_tokenizer",
-           "vocabulary_map", "encode_text", "conditional_lm_batch"]
+           "vocabulary_map", "special_id", "encode_text", "conditional_lm_batch"]
 
 SEP_TOKEN, EOS_TOKEN = "<sep>", "<eos>"
 
@@ -80,8 +80,8 @@ class GPTForSeq2Seq(GPT):
         tokenizer puts that token, new tokens' rows N(0, 0.02²)."""
         config = GPTSeq2SeqConfig(**{**asdict(gpt.config),
                                      "vocab_size": new_tokenizer.vocab_size,
-                                     "sep_id": new_tokenizer.token_to_id(SEP_TOKEN),
-                                     "eos_id": new_tokenizer.token_to_id(EOS_TOKEN)})
+                                     "sep_id": special_id(new_tokenizer, SEP_TOKEN),
+                                     "eos_id": special_id(new_tokenizer, EOS_TOKEN)})
         model = cls(config)                             # every row drawn fresh, as GPT-2's init
         state = gpt.state_dict()
         wte = model.wte.weight.numpy().copy()                                  # (V_new, C)
@@ -162,6 +162,13 @@ def vocabulary_map(old, new):
         return np.arange(old.vocab_size)                # new tokens only appended
     return np.array([new.token_to_id(old.id_to_token(i)) for i in range(old.vocab_size)],
                     dtype=np.int64)
+
+
+def special_id(tokenizer, token):
+    """The id of a special token (BPE keeps them in a dict of their own)."""
+    if isinstance(tokenizer, BPETokenizer):
+        return tokenizer.special_tokens[token]
+    return tokenizer.token_to_id(token)
 
 
 def encode_text(tokenizer, text):
