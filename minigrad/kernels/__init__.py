@@ -128,7 +128,8 @@ def implementation(name, x):
 
 def _dispatcher(name):
     def kernel(x, *args, **kwargs):
-        return implementation(name, x)(x, *args, **kwargs)
+        first = x[0] if isinstance(x, list) else x       # a list kernel: by its first array
+        return implementation(name, first)(x, *args, **kwargs)
     kernel.__name__ = kernel.__qualname__ = name
     kernel.__doc__ = getattr(reference, name).__doc__
     return kernel

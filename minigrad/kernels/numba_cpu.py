@@ -491,25 +491,35 @@ def _adam_flat(p, g, m, v, v_max, amsgrad, decay, wd, beta1, one_minus_beta1, be
         p[i] -= step_size * (m[i] / (np.sqrt(vi) / bias2_sqrt + eps))
 
 
-def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled, v_max):
-    """Computes reference.adam_update; fused: one pass over p, g, m, v (no temporaries), the
-    same operations in the same order as the reference (so the same roundings).
+def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1,
+                beta2, eps, weight_decay, decoupled):
+    """Computes reference.adam_update; fused: one pass over each p, g, m, v (no temporaries),
+    the same operations in the same order as the reference (so the same roundings).
 
-    Scalars are converted to the arrays' dtype first, as NumPy does when it combines a Python
-    float with a float32 array. Non-contiguous arrays fall back to the reference.
+    The scalars are computed once per distinct step (all parameters share one, in practice)
+    and converted to the arrays' dtype first, as NumPy does when it combines a Python float
+    with a float32 array. A parameter with a non-contiguous array, or arrays of mixed dtypes,
+    takes the reference's path.
     """
-    arrays = (p, g, m, v) if v_max is None else (p, g, m, v, v_max)
-    if any(not a.flags.c_contiguous or a.dtype != p.dtype for a in arrays):
-        return reference.adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step,
-                                     decoupled, v_max)
-    dt = p.dtype.type
-    flat = [a.reshape(-1) for a in arrays]
     decoupled = decoupled and weight_decay != 0
-    _adam_flat(flat[0], flat[1], flat[2], flat[3], flat[-1], v_max is not None,
-               dt(1 - lr * weight_decay) if decoupled else dt(1),
-               dt(0) if decoupled else dt(weight_decay), dt(beta1), dt(1 - beta1), dt(beta2),
-               dt(1 - beta2), dt(eps), dt(lr / (1 - beta1 ** step)),
-               dt(math.sqrt(1 - beta2 ** step)))
+    constants = {}                                   # (dtype, step) -> the kernel's scalars
+    for p, g, m, v, v_max, step in zip(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+                                       steps):
+        arrays = (p, g, m, v) if v_max is None else (p, g, m, v, v_max)
+        if any(not a.flags.c_contiguous or a.dtype != p.dtype for a in arrays):
+            reference.adam_update([p], [g], [m], [v], [v_max], [step], lr, beta1, beta2, eps,
+                                  weight_decay, decoupled)
+            continue
+        key = (p.dtype, step)
+        if key not in constants:
+            dt = p.dtype.type
+            constants[key] = (dt(1 - lr * weight_decay) if decoupled else dt(1),
+                              dt(0) if decoupled else dt(weight_decay), dt(beta1),
+                              dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(eps),
+                              dt(lr / (1 - beta1 ** step)), dt(math.sqrt(1 - beta2 ** step)))
+        flat = [a.reshape(-1) for a in arrays]
+        _adam_flat(flat[0], flat[1], flat[2], flat[3], flat[-1], v_max is not None,
+                   *constants[key])
 
 
 # ---- matmul: the teaching kernel (not dispatched: reference.matmul = BLAS is faster) ----------

@@ -222,27 +222,35 @@ def embedding_backward(g, idx, num_embeddings):
     return dw
 
 
-def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled, v_max):
-    """One Adam / AdamW step (FORMULAS B4), in place on p, m, v (and v_max); returns nothing.
+def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1,
+                beta2, eps, weight_decay, decoupled):
+    """One Adam / AdamW step (FORMULAS B4) of a list of parameters, in place on each p, m, v
+    (and v_max); returns nothing. For each p with gradient g, moments m, v and step t ≥ 1:
 
     g = g + wd · p                           (not decoupled: L2 penalty, in a new array)
     p = p · (1 - lr · wd)                    (decoupled: AdamW)
     m = β1 · m + (1 - β1) · g;   v = β2 · v + (1 - β2) · g²
     v̂ = max(v_max, v), stored in v_max       (amsgrad; v_max None: v̂ = v)
     p = p - lr / (1 - β1^t) · m / (√v̂ / √(1 - β2^t) + ε)
-    p, g, m, v, v_max: same shape; t = step ≥ 1.  (PyTorch's update, exactly.)
+
+    params, grads, exp_avgs (m), exp_avg_sqs (v), max_exp_avg_sqs (v_max, or None each),
+    steps (t): lists of equal length, the arrays of one entry of the same shape. A whole list
+    per call, as PyTorch's multi-tensor Adam: the per-call cost is paid once per step, not
+    once per parameter. (PyTorch's update, exactly.)
     """
-    if weight_decay != 0 and decoupled:
-        p *= 1 - lr * weight_decay
-    elif weight_decay != 0:
-        g = g + weight_decay * p                  # a new array: the caller's g stays as it was
-    m *= beta1
-    m += (1 - beta1) * g
-    v *= beta2
-    v += (1 - beta2) * g * g
-    if v_max is not None:
-        v = np.maximum(v_max, v, out=v_max)
-    denom = np.sqrt(v)
-    denom /= math.sqrt(1 - beta2 ** step)
-    denom += eps
-    p -= lr / (1 - beta1 ** step) * (m / denom)
+    for p, g, m, v, v_max, step in zip(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+                                       steps):
+        if weight_decay != 0 and decoupled:
+            p *= 1 - lr * weight_decay
+        elif weight_decay != 0:
+            g = g + weight_decay * p              # a new array: the caller's g stays as it was
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        if v_max is not None:
+            v = np.maximum(v_max, v, out=v_max)
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - beta2 ** step)
+        denom += eps
+        p -= lr / (1 - beta1 ** step) * (m / denom)

@@ -50,21 +50,29 @@ class Adam(Optimizer):
             if not 0 <= beta < 1:
                 raise ValueError(f"{name}: betas[{i}] must be in [0, 1), got {beta}")
 
-    def _update(self, param, group, state):
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
-        p, g = param.data, param.grad
-        if not state:
-            xp = array_module(p)
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p)                  # m
-            state["exp_avg_sq"] = xp.zeros_like(p)               # v
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p)       # v̂ = max over steps of v
-        state["step"] += 1
-        kernels.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps,
-                            wd, state["step"], group["decoupled_weight_decay"],
-                            state.get("max_exp_avg_sq"))      # the formulas: reference.adam_update
+    def _update_group(self, group, params):
+        """All of ``params`` in one kernel call: the moments of a parameter are created
+        (zeros) on its first step, and each parameter counts its own steps."""
+        if not params:
+            return
+        states = []
+        for p in params:
+            state = self.state.setdefault(p, {})
+            if not state:
+                xp = array_module(p.data)
+                state["step"] = 0
+                state["exp_avg"] = xp.zeros_like(p.data)                  # m
+                state["exp_avg_sq"] = xp.zeros_like(p.data)               # v
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = xp.zeros_like(p.data)       # v̂ = max of v
+            state["step"] += 1
+            states.append(state)
+        kernels.adam_update([p.data for p in params], [p.grad for p in params],
+                            [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                            [s.get("max_exp_avg_sq") for s in states],
+                            [s["step"] for s in states], group["lr"], *group["betas"],
+                            group["eps"], group["weight_decay"],
+                            group["decoupled_weight_decay"])   # the formulas: reference.adam_update
 
 
 class AdamW(Adam):

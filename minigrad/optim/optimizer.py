@@ -8,7 +8,9 @@ filled from ``defaults``, so one model can train its biases with another lr::
 
 ``state[p]`` is a dict per parameter (a momentum buffer, Adam's moments and step count),
 created on the first ``step()`` that finds ``p.grad``. A subclass implements one method,
-``_update(param, group, state)``: the update of one parameter, in place on ``param.data``.
+``_update(param, group, state)``: the update of one parameter, in place on ``param.data``; or
+``_update_group(group, params)`` to update a group's parameters together (Adam's multi-tensor
+kernel pays its call cost once per group, not once per parameter).
 
 ``state_dict()`` names parameters by their position across all groups (0, 1, 2, ...), so a
 checkpoint can be loaded into a fresh optimizer built over the same parameters in the same
@@ -110,10 +112,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, group, self.state.setdefault(p, {}))
+            self._update_group(group, [p for p in group["params"] if p.grad is not None])
         return loss
+
+    def _update_group(self, group, params):
+        """Update each of ``params`` (those of ``group`` that have a gradient)."""
+        for p in params:
+            self._update(p, group, self.state.setdefault(p, {}))
 
     def _update(self, param, group, state):
         """Update ``param.data`` in place from ``param.grad``, ``group``'s options, ``state``."""

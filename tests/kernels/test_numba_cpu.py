@@ -321,24 +321,27 @@ def test_embedding_gradient_uses_the_kernel_and_equals_numpy(rng):
 @pytest.mark.parametrize("wd, decoupled, amsgrad", [(0.0, False, False), (0.1, False, True),
                                                     (0.05, True, False), (0.2, True, True)])
 def test_adam_update_matches_reference_bit_for_bit(rng, dtype, wd, decoupled, amsgrad):
-    """Same operations in the same order as reference.adam_update: identical results."""
-    shape = (37, 129)
-    states = []
+    """Same operations in the same order as reference.adam_update: identical results, for a
+    list of parameters of several shapes, one of them a step behind the others, and one
+    gradient that is not contiguous (that parameter takes the reference's path)."""
+    shapes = [(37, 129), (5,), (1,), (3, 4, 6)]
+    copies = []
     for _ in range(2):
         r = np.random.default_rng(0)
-        p, m = randn(r, shape, dtype), randn(r, shape, dtype, 0.1)
-        v, v_max = np.abs(randn(r, shape, dtype, 0.1)), np.abs(randn(r, shape, dtype, 0.1))
-        states.append((p, m, v, v_max if amsgrad else None))
+        params = [randn(r, s, dtype) for s in shapes]
+        ms = [randn(r, s, dtype, 0.1) for s in shapes]
+        vs = [np.abs(randn(r, s, dtype, 0.1)) for s in shapes]
+        v_maxes = [np.abs(randn(r, s, dtype, 0.1)) if amsgrad else None for s in shapes]
+        copies.append((params, ms, vs, v_maxes))
     for step in (1, 2, 7):
-        g = randn(rng, shape, dtype)
-        for update, (p, m, v, v_max) in zip((R.adam_update, K.adam_update), states):
-            update(p, g, m, v, 3e-3, 0.9, 0.999, 1e-8, wd, step, decoupled, v_max)
-    for ours, theirs in zip(states[1], states[0]):
-        if theirs is not None:
-            np.testing.assert_array_equal(ours, theirs)
-    g_strided = randn(rng, (shape[1], shape[0]), dtype).T            # falls back to the reference
-    K.adam_update(*states[1][:1], g_strided, *states[1][1:3], 1e-3, 0.9, 0.999, 1e-8, wd, 3,
-                  decoupled, states[1][3])
-    R.adam_update(*states[0][:1], g_strided, *states[0][1:3], 1e-3, 0.9, 0.999, 1e-8, wd, 3,
-                  decoupled, states[0][3])
-    np.testing.assert_array_equal(states[1][0], states[0][0])
+        grads = [randn(rng, s, dtype) for s in shapes]
+        grads[3] = randn(rng, (6, 4, 3), dtype).transpose(2, 1, 0)      # not contiguous
+        steps = [step, step, step + 1, step]
+        for update, (params, ms, vs, v_maxes) in zip((R.adam_update, K.adam_update), copies):
+            update(params, grads, ms, vs, v_maxes, steps, 3e-3, 0.9, 0.999, 1e-8, wd, decoupled)
+    for ours, theirs in zip(copies[1], copies[0]):
+        for a, b in zip(ours, theirs):
+            if b is not None:
+                np.testing.assert_array_equal(a, b)
+    before = randn(np.random.default_rng(0), shapes[0], dtype)
+    assert np.abs(copies[1][0][0] - before).max() > 1e-3              # the step moved p
