@@ -23,7 +23,6 @@ import numpy as np
 from minigrad.creation import tensor
 from minigrad.nn import Dropout, LayerNorm, Linear, Module, ModuleList
 
-from .bert import BertModel
 from .blocks import DecoderLayer
 from .embedding import SinusoidalPositionalEncoding, TokenEmbedding
 from .seq2seq import Seq2SeqTransformer
@@ -60,13 +59,6 @@ class BertEncoderDecoder(Seq2SeqTransformer):
         self.enc_to_dec_proj = Linear(width, C) if width != C else None
         self._init_weights()                    # before the encoder joins: its weights stay
         self.encoder = encoder
-
-    @classmethod
-    def from_pretrained_encoder(cls, directory, config):
-        """The encoder from a Hugging Face BERT checkpoint directory (all-MiniLM-L6-v2:
-        ``pretrained.installed_checkpoint()``), without its pooler; a fresh decoder."""
-        from .pretrained import load_bert
-        return cls(config, load_bert(BertModel, directory, add_pooling_layer=False).train())
 
     def encode(self, src, src_key_padding_mask=None):
         """memory (B, Ts, C): the BERT's last layer at every source position, projected to the

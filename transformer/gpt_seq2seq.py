@@ -39,6 +39,7 @@ import numpy as np
 from minigrad.autograd import no_grad
 from minigrad.creation import tensor
 from minigrad.errors import ShapeError
+from minigrad.tensor import Tensor
 
 from .checkpoint import tokenizer_from_json, tokenizer_to_json
 from .data_files import DataError
@@ -100,7 +101,10 @@ class GPTForSeq2Seq(GPT):
         left); a row stops at its first eos. The lists hold neither sep nor eos. Call
         ``model.eval()`` first if the model has dropout.
         """
-        src = src if hasattr(src, "numpy") else tensor(src)
+        src = src if isinstance(src, Tensor) else tensor(src)
+        if src.ndim != 2 or 0 in src.shape:
+            raise ShapeError(f"GPTForSeq2Seq.greedy_decode: src must be (B, Ts) token ids with "
+                             f"B, Ts ≥ 1, got shape {src.shape}")
         B, Ts = src.shape
         room = self.config.block_size - Ts
         if room < 1:

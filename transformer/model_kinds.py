@@ -26,8 +26,9 @@ from .gpt_seq2seq import GPTForSeq2Seq, GPTSeq2SeqConfig
 from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from .tokenizers import CharTokenizer
 
-__all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "SEQ2SEQ_KINDS", "BERT_SPECIAL_TOKENS", "build", "lm_config",
-           "classifier_config", "classifier_from", "special_ids", "bert_char_tokenizer"]
+__all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "SEQ2SEQ_KINDS", "BERT_SPECIAL_TOKENS", "build",
+           "lm_config", "classifier_config", "classifier_from", "special_ids",
+           "bert_char_tokenizer"]
 
 LM_KINDS = ("gpt", "bert")
 CLASSIFIER_KINDS = ("gpt-classifier", "bert-classifier", "gpt-tagger", "bert-tagger")

@@ -21,9 +21,10 @@ import minigrad as mg
 from minigrad.errors import CheckpointError
 
 from . import datasets
+from .bert import BertModel
 from .bert_encoder_decoder import BertEncoderDecoder
-from .checkpoint import (checkpoint_saver, load_checkpoint, restore_training,
-                         tokenizer_from_json, tokenizer_to_json)
+from .checkpoint import (checkpoint_saver, load_checkpoint, restore_training, tokenizer_from_json,
+                         tokenizer_to_json)
 from .data_files import DataError, _reporting, subsample
 from .gpt_seq2seq import GPTForSeq2Seq, conditional_lm_batch, encode_text, extend_tokenizer
 from .metrics import corpus_bleu
@@ -31,8 +32,7 @@ from .model_kinds import SEQ2SEQ_KINDS, build
 from .runs import Run
 from .seq2seq import Seq2SeqConfig, make_batch
 from .tokenizers import CharTokenizer, WordPieceTokenizer
-from .train import (ClassificationTask, TrainConfig, TrainState, fit, make_optimizer,
-                    make_scheduler)
+from .train import ClassificationTask, TrainConfig, TrainState, fit, make_optimizer, make_scheduler
 
 __all__ = ["SEQ2SEQ_TASKS", "is_seq2seq", "load_pairs", "build_tokenizer", "seq2seq_config",
            "decoder_config", "Translator", "Seq2SeqTask", "group_targets", "seq2seq_report",
@@ -82,12 +82,16 @@ def seq2seq_config(tokenizer, config):
                 **_decoder_fields(tokenizer, config))
 
 
-def decoder_config(src_vocab_size, num_encoder_layers, target_tokenizer, config):
-    """The Seq2SeqConfig of a decoder under a pretrained encoder (``BertEncoderDecoder``):
-    the sizes of a from-scratch model's decoder, its own target vocabulary."""
-    return Seq2SeqConfig(src_vocab_size=src_vocab_size, num_encoder_layers=num_encoder_layers,
+def decoder_config(encoder_config, target_tokenizer, config):
+    """The Seq2SeqConfig of a decoder under a pretrained BERT (``BertEncoderDecoder``): the
+    sizes of a from-scratch model's decoder, its own target vocabulary; sources as long as
+    the BERT's position table allows."""
+    fields = _decoder_fields(target_tokenizer, config)
+    fields["max_len"] = min(fields["max_len"], encoder_config.max_position_embeddings)
+    return Seq2SeqConfig(src_vocab_size=encoder_config.vocab_size,
+                         num_encoder_layers=encoder_config.num_hidden_layers,
                          tgt_vocab_size=target_tokenizer.vocab_size, share_embeddings=False,
-                         **_decoder_fields(target_tokenizer, config))
+                         **fields)
 
 
 def _decoder_fields(tokenizer, config):
@@ -221,7 +225,7 @@ class Seq2SeqTask(ClassificationTask):
     match of greedy translations (against any target of the source, as ``seq2seq_report``)."""
 
     def __init__(self, train, valid, batch_size, translator, seed=0, device="cpu"):
-        super().__init__(train, valid, batch_size, translator.ignored_label(), seed, device)
+        super().__init__(train, valid, batch_size, None, seed, device)  # pads: the translator's
         self.translator = translator
 
     def _collate(self, data, indices):
@@ -282,28 +286,28 @@ def start_translator(config, train, echo=print):
         return Translator("seq2seq", build("seq2seq", seq2seq_config(tokenizer, config)),
                           tokenizer)
     if config.init == "minilm":
-        from .pretrained import installed_checkpoint
+        from .pretrained import installed_checkpoint, load_bert
         folder = installed_checkpoint()
-        source = WordPieceTokenizer.from_pretrained(folder)
+        encoder = load_bert(BertModel, folder, add_pooling_layer=False).train()
         target = build_tokenizer(train, sources=False)
-        model = BertEncoderDecoder.from_pretrained_encoder(
-            folder, decoder_config(source.vocab_size, 6, target, config))
-        return Translator("bert-seq2seq", model, source, target)
-    from .pipeline.common import load_model     # here: the pipeline package imports this module
+        model = BertEncoderDecoder(decoder_config(encoder.config, target, config), encoder)
+        return Translator("bert-seq2seq", model, WordPieceTokenizer.from_pretrained(folder),
+                          target)
+    from .pipeline.common import (
+        load_model,  # here: the pipeline package imports this module
+    )
     pretrained, tokenizer, state = load_model(config.init)
     if state["kind"] == "gpt":
         extended = extend_tokenizer(tokenizer, [s + t for s, t in train])
         added = extended.vocab_size - tokenizer.vocab_size
-        echo(f"the pretrained vocabulary of {tokenizer.vocab_size} tokens gains {added}: "
-             f"<sep>, <eos> and the task's characters it lacked")
+        echo(f"the pretrained vocabulary of {tokenizer.vocab_size} tokens gains {added}: <sep>, "
+             f"<eos>{' and the task characters it lacked' if added > 2 else ''}")
         return Translator("gpt-seq2seq", GPTForSeq2Seq.from_gpt(pretrained, tokenizer, extended),
                           extended)
     if state["kind"] == "bert":
         target = build_tokenizer(train, sources=False)
-        bert = pretrained.bert
-        model = BertEncoderDecoder(decoder_config(bert.config.vocab_size,
-                                                  bert.config.num_hidden_layers, target, config),
-                                   bert)
+        model = BertEncoderDecoder(decoder_config(pretrained.config, target, config),
+                                   pretrained.bert)
         return Translator("bert-seq2seq", model, tokenizer, target)
     raise CheckpointError(f"{config.init}: a {state['kind']} model; seq2seq fine-tuning starts "
                           "from a pretrained language model (a 'pretrain' checkpoint: gpt or "
@@ -353,9 +357,9 @@ def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print
              "test_bleu": report["bleu"]})
     report.update(interrupted=False, step=result.step)
     run.summarize(f"finetune: {config.task} (seq2seq {origin})", [
-        f"A {translator.kind} model, {type(model).__name__} ({model.num_parameters():,} "
-        f"parameters), {result.step} steps on {len(train):,} pairs; {len(valid):,} "
-        f"validation, {len(test):,} test.", "",
+        (f"A {translator.kind} model, {type(model).__name__} ({model.num_parameters():,} "
+         f"parameters), {result.step} steps on {len(train):,} pairs; {len(valid):,} "
+         f"validation, {len(test):,} test."), "",
         f"Test: exact match {report['exact_match']:.4f}, BLEU {report['bleu']:.2f}", "",
         *[f"- {example}" for example in report["examples"]]])
     return model, translator.source_tokenizer, report

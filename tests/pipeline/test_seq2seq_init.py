@@ -3,6 +3,8 @@ model ("gpt-seq2seq": source [sep] target [eos], loss on the target only, an ext
 vocabulary), and a BERT encoder (all-MiniLM-L6-v2, or one pretrained here) under a fresh decoder
 ("bert-seq2seq"). End to end through the CLI, the loss mask, the vocabulary's pretrained rows,
 resume, padding, beam search and the errors."""
+import json
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,10 @@ def gpt_run(tmp_path_factory, corpus):
     pretrain(PretrainConfig(corpus=str(corpus), steps=4, batch_size=4, eval_every=4,
                             sample_tokens=2, dropout=0.1, **TINY), folder, echo=quiet, **RUN)
     return folder
+
+
+def json_type(text):
+    return json.loads(text)["type"]
 
 
 def finetune_args(runs, name, *extra):
@@ -84,11 +90,6 @@ def test_cli_from_minilm(tmp_path, capsys):
     assert "bleu:" in capsys.readouterr().out
     assert main(["generate", "--checkpoint", str(tmp_path / "m"), "--prompt", "twelve"]) == 0
     assert capsys.readouterr().out.startswith("twelve → ")
-
-
-def json_type(text):
-    import json
-    return json.loads(text)["type"]
 
 
 def _tiny_gpt_seq2seq(seed=0):
