@@ -8,13 +8,15 @@
     finetune    --task sentiment|topics-en|topics-zh|FILE.tsv (classification),
                 segmentation|pos (tagging), numbers|qa|pairs (seq2seq);
                 --init RUN|CKPT|minilm|scratch
+    compare     MiniLM fine-tuned vs the same BERT from scratch vs a bag-of-words logistic
+                regression, on one split of --task (default topics-en): the article's §5
     evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity; accuracy/P/R/F1/confusion
                 (per word for pos); exact match and BLEU (seq2seq)
     generate    --checkpoint RUN|CKPT --prompt TEXT
 
 Every flag of a training command is a field of its config dataclass (``PretrainConfig``,
-``FinetuneConfig``, ``DemoConfig``), where its default lives. Runs go to ``runs/<name>/``
-(``--run``, ``--runs-dir``). ``--resume`` continues ``runs/<name>/checkpoint.npz`` exactly;
+``FinetuneConfig``, ``DemoConfig``, ``CompareConfig``), where its default lives. Runs go to
+``runs/<name>/`` (``--run``, ``--runs-dir``). ``--resume`` continues ``runs/<name>/checkpoint.npz`` exactly;
 Ctrl-C saves a checkpoint first. Bad input prints one ``error:`` line and exits with 1
 (argparse's usage errors: 2; Ctrl-C: 130).
 """
@@ -29,6 +31,7 @@ from minigrad.errors import CheckpointError, MinigradError
 
 from . import pipeline
 from .checkpoint import load_checkpoint
+from .compare import CompareConfig, compare
 from .demo import DemoConfig, demo
 
 __all__ = ["main", "build_parser"]
@@ -68,6 +71,18 @@ DEMO_HELP = {**HELP,
     "scratch_lr": "the from-scratch classifier's peak learning rate",
     "scratch": "the classifier from random weights, to compare",
     "seeds": "run the comparison with this many seeds (seed, seed + 1, ...)",
+}
+
+
+COMPARE_HELP = {**HELP,
+    "task": "the classification task: topics-en | sentiment | topics-zh | a TSV/CSV/JSONL "
+            "file of text, label",
+    "steps": "optimizer steps of each BERT (MiniLM and the one from scratch)",
+    "lr": "MiniLM's peak learning rate",
+    "scratch_lr": "the BERT from scratch's peak learning rate",
+    "bow_steps": "the bag-of-words model's optimizer steps",
+    "bow_lr": "the bag-of-words model's peak learning rate",
+    "log_every": "print the training loss every this many steps",
 }
 
 
@@ -121,6 +136,10 @@ def build_parser():
                                              "seq2seq model")
     _add_config_flags(p, pipeline.FinetuneConfig)
     _add_run_flags(p)
+    p = commands.add_parser("compare", help="MiniLM fine-tuned vs a BERT from scratch vs a "
+                                            "bag of words (the article's §5)")
+    _add_config_flags(p, CompareConfig, COMPARE_HELP)
+    _add_run_flags(p, resume=False)
     p = commands.add_parser("evaluate", help="metrics of a checkpoint on held-out data")
     p.add_argument("--checkpoint", required=True, help="a run folder or a checkpoint file")
     p.add_argument("--data", help="a text file (language model) or text<TAB>label file "
@@ -192,6 +211,11 @@ def _dispatch(args):
     pipeline.check_device(args.device)
     run_dir = _run_dir(args)
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.command == "compare":
+        compare(_config(CompareConfig, args, run_dir), run_dir, device=args.device,
+                plots=not args.no_plots)
+        print(f"run folder: {run_dir}")
+        return 0
     if args.command == "demo":
         demo(_config(DemoConfig, args, run_dir), run_dir, device=args.device, progress=progress,
              plots=not args.no_plots)

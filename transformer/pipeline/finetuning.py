@@ -66,10 +66,14 @@ def task_split(task, limit, seed, label_names=None, warn=print, train_limit=0):
 
 
 def encode_examples(tokenizer, examples, max_len, kind):
-    """Token ids (a BERT's start with [CLS], which its pooler reads) cut to ``max_len``, and
-    their labels. A tagger's labels go on tokens, -100 where none applies ([CLS], padding):
+    """Token ids cut to ``max_len``, and their labels. A BERT's ids start with [CLS] (its
+    pooler reads it), and with a WordPiece tokenizer they end with [SEP]: Hugging Face's BERT
+    tokenizer writes [CLS] ... [SEP], and all-MiniLM-L6-v2 was trained on such sequences. A
+    tagger's labels go on tokens, -100 where none applies ([CLS], [SEP], padding):
 
-        characters (segmentation)   one label per character: a character tokenizer only
+        characters (segmentation)   one label per character, so one token per character: a
+                                    character tokenizer, or WordPiece read one character at
+                                    a time (``_encode_characters``)
         words (pos)                 each word's label on one of its tokens, -100 on the rest:
                                     the first (BERT, as Hugging Face's token classification),
                                     or the last for a GPT, whose causal attention lets only
@@ -77,30 +81,50 @@ def encode_examples(tokenizer, examples, max_len, kind):
                                     the demo's GPT, 3,000 sentences, 200 steps: test word
                                     accuracy 0.749 on the last character, 0.719 on the first)
     """
-    cls = [tokenizer.token_to_id("[CLS]")] if kind.startswith("bert") else []
+    bert = kind.startswith("bert")
+    start = [tokenizer.token_to_id("[CLS]")] if bert else []
+    end = [tokenizer.token_to_id("[SEP]")] if bert and isinstance(tokenizer, WordPieceTokenizer) \
+        else []
+    room = max_len - len(start) - len(end)
     tagging = kind.endswith("tagger")
+    pieces = {}                                       # character -> its one id, for WordPiece
     ids, labels = [], []
     for text, label in examples:
-        if tagging and not isinstance(text, str):
-            tokens, token_labels = _encode_words(tokenizer, text, label, cls,
-                                                 last=kind.startswith("gpt"))
+        if not tagging:
+            body, body_labels = encode(tokenizer, text), None
+        elif isinstance(text, str):
+            body, body_labels = _encode_characters(tokenizer, text, pieces), list(label)
         else:
-            if tagging and not isinstance(tokenizer, CharTokenizer):
-                raise DataError(f"a character tagging task labels every character: it needs "
-                                f"a character tokenizer, and this model has a "
-                                f"{type(tokenizer).__name__}")
-            tokens = cls + encode(tokenizer, text)
-            token_labels = [-100] * len(cls) + list(label) if tagging else label
-        tokens = tokens[:max_len] or [pad_id(tokenizer)]
-        ids.append(tokens)
-        labels.append(token_labels[:len(tokens)] if tagging else token_labels)
+            body, body_labels = _encode_words(tokenizer, text, label, last=kind.startswith("gpt"))
+        ids.append(start + body[:room] + end or [pad_id(tokenizer)])
+        labels.append([-100] * len(start) + body_labels[:room] + [-100] * len(end) if tagging
+                      else label)
     return ids, labels
 
 
-def _encode_words(tokenizer, words, tags, cls, last):
+def _encode_characters(tokenizer, text, pieces):
+    """One id per character of ``text``. A WordPiece tokenizer reads the text a character at a
+    time: whole, it would keep a run of non-CJK characters together as one word ("１９９８"
+    is one [UNK]), and drop whitespace. A character that does not give exactly one piece
+    alone becomes [UNK]. For People's Daily every character gives one piece, but MiniLM's
+    English vocabulary knows few Chinese characters: 64% of the corpus's characters (and all
+    the full-width digits) are [UNK] (measured). ``pieces`` caches character -> id."""
+    if isinstance(tokenizer, CharTokenizer):
+        return tokenizer.encode(text)
+    if not isinstance(tokenizer, WordPieceTokenizer):
+        raise DataError(f"a character tagging task labels every character: it needs a "
+                        f"character or WordPiece tokenizer, and this model has a "
+                        f"{type(tokenizer).__name__}")
+    for c in set(text) - pieces.keys():
+        alone = tokenizer.tokenize(c)
+        pieces[c] = tokenizer.token_to_id(alone[0] if len(alone) == 1 else "[UNK]")
+    return [pieces[c] for c in text]
+
+
+def _encode_words(tokenizer, words, tags, last):
     """(ids, labels) of a tagged word sequence: each word's tag on its last token (``last``)
-    or its first, -100 on its other tokens and on ``cls``."""
-    ids, labels = list(cls), [-100] * len(cls)
+    or its first, -100 on its other tokens. A word with no token (all whitespace) is lost."""
+    ids, labels = [], []
     for word, tag in zip(words, tags):
         pieces = encode(tokenizer, word)
         if pieces:
@@ -108,6 +132,13 @@ def _encode_words(tokenizer, words, tags, cls, last):
             ids += pieces
             labels += [tag if i == where else -100 for i in range(len(pieces))]
     return ids, labels
+
+
+def unknown_share(tokenizer, ids):
+    """The share of [UNK] among the token ids (lists of ids), special tokens left out."""
+    special = {tokenizer.token_to_id(t) for t in tokenizer.special_tokens}
+    tokens = [i for row in ids for i in row if i not in special - {tokenizer.token_to_id("[UNK]")}]
+    return tokens.count(tokenizer.token_to_id("[UNK]")) / max(len(tokens), 1)
 
 
 def task_class(kind):
@@ -119,9 +150,14 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     """Fine-tune a sequence classifier (or a tagger, for a tagging task); returns
     ``(model, tokenizer, report)``.
 
-    ``config.init``: a pretrained GPT checkpoint whose trunk (and tokenizer) the classifier
-    starts from, or "scratch": random weights and a character tokenizer built on the training
-    texts (or ``tokenizer``, to compare with a pretrained model on equal terms).
+    ``config.init``: a pretrained GPT or BERT checkpoint whose trunk (and tokenizer) the
+    model starts from; "minilm": the installed all-MiniLM-L6-v2 encoder and its WordPiece
+    tokenizer (``minilm``; for tagging see ``encode_examples``); or "scratch": random weights
+    and a character tokenizer built on the training texts (or ``tokenizer``, to compare with a
+    pretrained model on equal terms).
+
+    MiniLM as a tagger, measured once (``--task pos --limit 2000 --steps 100 --batch-size 16
+    --lr 1e-4 --eval-every 50``, test words): MINILM_POS_RESULT
     """
     check_device(device)
     if config.data and config.task != "pairs":
@@ -140,11 +176,8 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         tokenizer = tokenizer_from_json(state["tokenizer"])
         kind, model = state["kind"], build(state["kind"], state["model_config"])
     elif config.init == "minilm":
-        if head == "tagger":
-            raise DataError("--init minilm builds a sequence classifier, not a tagger (and its "
-                            "WordPiece tokens are not characters); tag with a model pretrained "
-                            "here or from scratch")
-        kind, model, tokenizer = "bert-classifier", *_minilm_classifier(len(label_names))
+        kind = f"bert-{head}"
+        model, tokenizer = minilm(kind, len(label_names))
     elif config.init != "scratch":
         pretrained, tokenizer, pretrained_state = load_model(config.init)
         if pretrained_state["kind"] not in LM_KINDS:
@@ -180,6 +213,11 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
         echo(f"finetune ({'from ' + config.init if config.init != 'scratch' else 'from scratch'})"
              f": {len(train)} / {len(valid)} / {len(test)} train / validation / test texts, "
              f"labels {', '.join(label_names)}")
+        if isinstance(tokenizer, WordPieceTokenizer):
+            unknown = unknown_share(tokenizer, data[0][0])
+            if unknown > 0.05:
+                echo(f"warning: {unknown:.0%} of the training tokens are [UNK]: the tokenizer's "
+                     "vocabulary does not know them, so the model sees one token for all")
     task = task_class(kind)(data[0], data[1], config.batch_size, pad_id(tokenizer),
                              config.seed, device)
     model_config = state["model_config"] if state is not None else \
@@ -214,13 +252,15 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     return model, tokenizer, report
 
 
-def _minilm_classifier(num_labels):
-    """(BertForSequenceClassification, WordPieceTokenizer) from the installed
-    all-MiniLM-L6-v2 checkpoint: a real pretrained encoder, a fresh head."""
-    from ..bert import BertForSequenceClassification
+def minilm(kind, num_labels):
+    """``(model, WordPieceTokenizer)`` from the installed all-MiniLM-L6-v2 checkpoint, a real
+    pretrained encoder under a fresh head: "bert-classifier" (BertForSequenceClassification)
+    or "bert-tagger" (BertForTokenClassification)."""
+    from ..bert import BertForSequenceClassification, BertForTokenClassification
     from ..pretrained import installed_checkpoint
     folder = installed_checkpoint()
-    model = BertForSequenceClassification.from_pretrained(folder, num_labels=num_labels)
+    cls = BertForTokenClassification if kind == "bert-tagger" else BertForSequenceClassification
+    model = cls.from_pretrained(folder, num_labels=num_labels)
     return model.train(), WordPieceTokenizer.from_pretrained(folder)
 
 
@@ -231,6 +271,11 @@ def classification_report(model, task, data, label_names):
     with mg.no_grad():
         pred, target, loss = task.predict(model, data)
     model.train()
+    return scores(pred, target, loss, label_names)
+
+
+def scores(pred, target, loss, label_names):
+    """``classification_report``'s numbers from predictions and targets (and the mean loss)."""
     average = "binary" if len(label_names) == 2 else "macro"
     p, r, f1 = precision_recall_f1(pred, target, average=average)
     return {"loss": loss, "accuracy": accuracy(pred, target), "precision": p, "recall": r,
