@@ -1,17 +1,34 @@
-"""Sequence-to-sequence fine-tuning with the encoder-decoder Transformer (FORMULAS B1-B3).
+"""Seq2seq fine-tuning (FORMULAS B1-B3, A3): from scratch or from a pretrained model.
 
     finetune --task numbers                English number words → Chinese numerals (exactly
                                            checkable: "three hundred and twelve" → "三百一十二")
     finetune --task qa --language english  chatterbot-corpus: question → answer (generative QA)
     finetune --task pairs --data FILE      the user's TSV / CSV / JSONL of source, target
 
-The model is a ``Seq2SeqTransformer`` trained from scratch with teacher forcing: the decoder
-reads [bos] + target and predicts target + [eos] (``seq2seq.make_batch``). One character
-vocabulary serves both sides (tied embeddings). The test split is translated greedily and
-scored by exact match and corpus BLEU (FORMULAS F1). A source with several targets (a question
-with several answers) is one test item: the hypothesis matches if it equals any target, and
-BLEU counts n-grams against all of them. BLEU's tokens are sacrebleu's "zh": each Chinese
-character, and English words and punctuation as its default 13a.
+``--init`` chooses where the weights start (``start_translator``; ``Translator`` hides the
+differences from the training loop and the metrics):
+
+    scratch     a ``Seq2SeqTransformer`` ("seq2seq"): n_layer encoder and n_layer decoder
+                layers, one character vocabulary of sources and targets (tied embeddings);
+                the decoder reads [bos] + target and predicts target + [eos]
+    RUN (GPT)   the pretrained GPT as a conditional language model ("gpt-seq2seq",
+                ``gpt_seq2seq.py``): it reads ``source <sep> target`` and learns only the
+                target and <eos>; its tokenizer gains <sep>, <eos> and the task's missing
+                characters, every pretrained embedding row kept
+    RUN (BERT)  the pretrained BERT (masked LM) as the encoder under a fresh decoder
+                ("bert-seq2seq", ``bert_encoder_decoder.py``), sources in its tokenizer,
+                targets in a character vocabulary of the targets
+    minilm      the same with all-MiniLM-L6-v2 (English WordPiece, 6 layers, width 384,
+                projected to the decoder's n_embd) as the encoder
+
+Any other checkpoint (a classifier, a tagger, a seq2seq model) is refused with a
+CheckpointError. The test split is translated greedily and scored by exact match and corpus
+BLEU (FORMULAS F1). A source with several targets (a question with several answers) is one
+test item: the hypothesis matches if it equals any target, and BLEU counts n-grams against all
+of them. BLEU's tokens are sacrebleu's "zh": each Chinese character, and English words and
+punctuation as its default 13a.
+
+MEASURED
 """
 from dataclasses import asdict
 
