@@ -19,9 +19,19 @@ def _scalar(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
+def _dimensionless_cast(a, b):
+    """PyTorch's rule: a 0-d float tensor combined with a float tensor that has dimensions
+    takes the other's dtype (a float64 loss scale keeps float32 activations float32), where
+    NumPy would promote the result to the wider type."""
+    if (isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype
+            and a.dtype.kind == b.dtype.kind == "f" and (a.ndim == 0) != (b.ndim == 0)):
+        return (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
+    return a, b
+
+
 def _binary(function_class, a, b):
     """Apply a binary op; shapes that do not broadcast raise a ShapeError naming the op."""
-    return function_class.apply(_scalar(a), _scalar(b))
+    return function_class.apply(*_dimensionless_cast(_scalar(a), _scalar(b)))
 
 
 class Add(Function):

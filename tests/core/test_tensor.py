@@ -29,6 +29,20 @@ def test_tensor_copies_and_converts(rng):
         mg.tensor(np.array(["a"]))
 
 
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow"])
+def test_a_dimensionless_float_takes_the_dtype_of_a_tensor_with_dimensions(op):
+    """As PyTorch: float32 (3,) with a float64 0-d tensor stays float32 (NumPy alone would
+    promote to float64), in either order; the 0-d operand's gradient keeps its own dtype."""
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    s = mg.tensor(np.float64(1.5), requires_grad=True)
+    for y in (getattr(mg, op)(x, s), getattr(mg, op)(s, x)):
+        assert y.dtype == np.float32
+    getattr(mg, op)(x, s).sum().backward()
+    assert x.grad.dtype == np.float32 and s.grad.dtype == np.float64
+    assert mg.mul(x.double(), mg.tensor(np.float32(2.0))).dtype == np.float64
+    assert mg.mul(mg.tensor(np.float64(2.0)), mg.tensor(np.float32(3.0))).dtype == np.float64
+
+
 # ---- factories ----------------------------------------------------------------------------
 def test_factories_shapes_and_dtypes():
     assert mg.zeros(2, 3).shape == mg.zeros((2, 3)).shape == (2, 3)
