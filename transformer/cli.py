@@ -9,16 +9,16 @@
                 segmentation|pos (tagging), numbers|qa|pairs (seq2seq);
                 --init RUN|CKPT|minilm|scratch
     compare     MiniLM fine-tuned vs the same BERT from scratch vs a bag-of-words logistic
-                regression, on one split of --task (default topics-en): the article's §5
+                regression, on one split of --task (default: six topics-en topics): §5
     evaluate    --checkpoint RUN|CKPT [--data FILE]: perplexity; accuracy/P/R/F1/confusion
                 (per word for pos); exact match and BLEU (seq2seq)
     generate    --checkpoint RUN|CKPT --prompt TEXT
 
 Every flag of a training command is a field of its config dataclass (``PretrainConfig``,
 ``FinetuneConfig``, ``DemoConfig``, ``CompareConfig``), where its default lives. Runs go to
-``runs/<name>/`` (``--run``, ``--runs-dir``). ``--resume`` continues ``runs/<name>/checkpoint.npz`` exactly;
-Ctrl-C saves a checkpoint first. Bad input prints one ``error:`` line and exits with 1
-(argparse's usage errors: 2; Ctrl-C: 130).
+``runs/<name>/`` (``--run``, ``--runs-dir``). ``--resume`` continues
+``runs/<name>/checkpoint.npz`` exactly; Ctrl-C saves a checkpoint first. Bad input prints one
+``error:`` line and exits with 1 (argparse's usage errors: 2; Ctrl-C: 130).
 """
 import argparse
 import json
@@ -78,7 +78,12 @@ COMPARE_HELP = {**HELP,
     "task": "the classification task: topics-en | sentiment | topics-zh | a TSV/CSV/JSONL "
             "file of text, label",
     "steps": "optimizer steps of each BERT (MiniLM and the one from scratch)",
-    "lr": "MiniLM's peak learning rate",
+    "labels": "keep these labels, comma-separated, or 'all'; none: lesson 14's six topics for "
+              "topics-en, every label otherwise",
+    "per_label": "then the first this many texts of each label (0: all; for topics-en's "
+                 "six topics, 46 each)",
+    "lr": "MiniLM's peak learning rate (its encoder)",
+    "head_lr": "MiniLM's new head's peak learning rate",
     "scratch_lr": "the BERT from scratch's peak learning rate",
     "bow_steps": "the bag-of-words model's optimizer steps",
     "bow_lr": "the bag-of-words model's peak learning rate",

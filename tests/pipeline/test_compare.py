@@ -11,7 +11,8 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from transformer.baselines import BagOfWords, BagOfWordsClassifier
 from transformer.cli import main
-from transformer.compare import MODELS, paired_gain
+from transformer.compare import MODELS, paired_gain, select
+from transformer.data_files import DataError
 from transformer.train import pad_batch
 
 TOPIC_WORDS = {"drinks": "tea coffee milk juice", "sports": "ball goal team match",
@@ -86,6 +87,18 @@ def test_paired_gain_is_the_mean_difference_and_its_standard_error():
     assert se == pytest.approx(np.sqrt(((d - d.mean()) ** 2).sum() / 7 / 8))
     with pytest.raises(ValueError, match="at least 2"):
         paired_gain([True], [False])
+
+
+def test_select_keeps_renumbers_and_caps_labels():
+    examples = [("a", 0), ("b", 1), ("c", 2), ("d", 1), ("e", 2), ("f", 2)]
+    names = ("x", "y", "z")
+    assert select(examples, names, "z,y", 2) == ([("b", 1), ("c", 0), ("d", 1), ("e", 0)],
+                                                 ("z", "y"))
+    assert select(examples, names, "all", 0) == (examples, names)
+    with pytest.raises(DataError, match="unknown w; the task's labels are x, y, z"):
+        select(examples, names, "x,w", 0)
+    with pytest.raises(DataError, match="fewer than two"):
+        select(examples, names, "x,x", 0)
 
 
 @pytest.fixture

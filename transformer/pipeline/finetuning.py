@@ -156,8 +156,11 @@ def finetune(config, run_dir, *, device="cpu", progress=True, echo=print, tokeni
     and a character tokenizer built on the training texts (or ``tokenizer``, to compare with a
     pretrained model on equal terms).
 
-    MiniLM as a tagger, measured once (``--task pos --limit 2000 --steps 100 --batch-size 16
-    --lr 1e-4 --eval-every 50``, test words): MINILM_POS_RESULT
+    MiniLM as a tagger, measured once: ``--task pos --limit 2000 --steps 100 --batch-size 16``
+    (1,588 training sentences), test word accuracy 0.544 (macro F1 0.205) for ``--init minilm
+    --lr 1e-4``, 0.660 (macro F1 0.268) for ``--init scratch --model bert`` (characters, 2
+    layers × 64, lr 1e-3): the English MiniLM loses on Chinese, where 62% of its training
+    tokens are [UNK] (the warning printed). Its pretraining helps with text it can read.
     """
     check_device(device)
     if config.data and config.task != "pairs":
