@@ -28,8 +28,12 @@ The verdict. Per test text i, d_i = [minilm is right] − [baseline is right]; t
 MiniLM beats a baseline "by more than the noise" when Δ > 2 SE(Δ). This is the noise of
 drawing n test texts; a different seed also changes the training, which one run cannot see.
 
-Measured once (defaults: 166 / 55 / 55 texts; 2 cores shared with other programs, one
-thread): COMPARE_RESULT
+Measured once, the defaults (166 / 55 / 55 texts; 2 cores shared with other programs, one
+thread; 3.5 min, of which 1 min 46 s of CPU time): test accuracy MiniLM 0.836 (macro F1 0.846),
+BERT from scratch 0.418 (0.341), bag of words 0.636 (0.635); MiniLM's gain over the BERT from
+scratch +41.8 points (SE 7.7), over the bag of words +20.0 (SE 6.0): both more than the noise.
+On all 21 topics (``--labels all``, 1,494 training texts, unbalanced) 60 steps are not enough:
+the bag of words, at 0.683, beat MiniLM's 0.516 (encoder and head at 1e-4).
 """
 import time
 from dataclasses import asdict, dataclass
