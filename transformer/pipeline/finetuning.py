@@ -68,8 +68,10 @@ def task_split(task, limit, seed, label_names=None, warn=print, train_limit=0):
 def encode_examples(tokenizer, examples, max_len, kind):
     """Token ids cut to ``max_len``, and their labels. A BERT's ids start with [CLS] (its
     pooler reads it), and with a WordPiece tokenizer they end with [SEP]: Hugging Face's BERT
-    tokenizer writes [CLS] ... [SEP], and all-MiniLM-L6-v2 was trained on such sequences. A
-    tagger's labels go on tokens, -100 where none applies ([CLS], [SEP], padding):
+    tokenizer writes [CLS] ... [SEP], and all-MiniLM-L6-v2 was trained on such sequences (a
+    BERT pretrained here on a WordPiece stream, ``MLMTask``, saw [CLS] but never [SEP]: it
+    meets it at fine-tuning). A tagger's labels go on tokens, -100 where none applies ([CLS],
+    [SEP], padding):
 
         characters (segmentation)   one label per character, so one token per character: a
                                     character tokenizer, or WordPiece read one character at
@@ -136,9 +138,10 @@ def _encode_words(tokenizer, words, tags, last):
 
 def unknown_share(tokenizer, ids):
     """The share of [UNK] among the token ids (lists of ids), special tokens left out."""
-    special = {tokenizer.token_to_id(t) for t in tokenizer.special_tokens}
-    tokens = [i for row in ids for i in row if i not in special - {tokenizer.token_to_id("[UNK]")}]
-    return tokens.count(tokenizer.token_to_id("[UNK]")) / max(len(tokens), 1)
+    unk = tokenizer.token_to_id("[UNK]")
+    other_special = {tokenizer.token_to_id(t) for t in tokenizer.special_tokens} - {unk}
+    tokens = [i for row in ids for i in row if i not in other_special]
+    return tokens.count(unk) / max(len(tokens), 1)
 
 
 def task_class(kind):
