@@ -179,7 +179,7 @@ def compare(config, run_dir, *, device="cpu", echo=print, plots=True):
                       seconds=round(time.perf_counter() - started, 1), correct=pred == target)
         run.log({"model": name, "step": steps, **{f"test_{k}": report[k] for k in
                                                    ("loss", "accuracy", "f1")}})
-        echo(f"Test accuracy: {report['accuracy']:.3f}, macro F1 {report['f1']:.3f} "
+        echo(f"Test accuracy: {report['accuracy']:.3f}, F1 {report['f1']:.3f} "
              f"({report['seconds']:.0f} s)")
         reports[name] = report
         del model, state, optimizer, task
@@ -187,7 +187,7 @@ def compare(config, run_dir, *, device="cpu", echo=print, plots=True):
     lines, verdict = _summary(reports, targets, majority, label_names, len(train))
     echo("\n".join(lines))
     if plots:
-        _plot(run, reports)
+        _plot(run, reports, float(np.mean(targets == majority)))
     run.summarize(f"compare: {config.task}", lines)
     for report in reports.values():
         del report["correct"]
@@ -227,13 +227,15 @@ def _summary(reports, targets, majority, label_names, n_train):
     n = len(targets)
     lines = [f"Test split: {n} texts ({100 / n:.1f} points of accuracy each), "
              f"{len(label_names)} labels; {n_train} training texts.", "",
-             "| model | parameters | steps | seconds | test accuracy | macro F1 | test loss |",
+             "| model | parameters | steps | seconds | test accuracy | F1 | test loss |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in reports.items():
         lines.append(f"| {MODELS[name]} | {r['parameters']:,} | {r['steps']} | "
                      f"{r['seconds']:.0f} | {r['accuracy']:.3f} | {r['f1']:.3f} | "
                      f"{r['loss']:.3f} |")
-    lines += ["", f"Always the most frequent training label ({label_names[majority]}): "
+    average = f"binary, of {label_names[1]}" if len(label_names) == 2 else "macro"
+    lines += ["", f"F1: {average} (FORMULAS F1). Seconds: wall-clock training and testing.",
+              "", f"Always the most frequent training label ({label_names[majority]}): "
               f"accuracy {np.mean(targets == majority):.3f}.", ""]
     beaten = []
     for name in ("scratch", "bow"):
@@ -251,9 +253,10 @@ def _summary(reports, targets, majority, label_names, n_train):
     return lines, verdict
 
 
-def _plot(run, reports):
+def _plot(run, reports, majority):
     """plots/loss.png: each model's training loss per step and validation loss per
-    evaluation, one panel each, and the test accuracies."""
+    evaluation, one panel each, and the test accuracies (``majority``: the accuracy of always
+    answering the most frequent training label)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -270,7 +273,9 @@ def _plot(run, reports):
         ax.legend(fontsize=8)
     accuracies = [reports[name]["accuracy"] for name in MODELS]
     axes[-1].bar(["minilm", "scratch", "bow"], accuracies, color=["C2", "C1", "C0"])
+    axes[-1].axhline(majority, color="gray", lw=0.8, label="most frequent label")
     axes[-1].set(ylabel="test accuracy", ylim=(0, 1), title="test split")
+    axes[-1].legend(fontsize=8)
     path = run.file("plots/loss.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
