@@ -11,7 +11,7 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from transformer.baselines import BagOfWords, BagOfWordsClassifier
 from transformer.cli import main
-from transformer.compare import MODELS, paired_gain, select
+from transformer.compare import MODELS, ArticleLog, head_apart, paired_gain, select
 from transformer.data_files import DataError
 from transformer.train import pad_batch
 
@@ -99,6 +99,34 @@ def test_select_keeps_renumbers_and_caps_labels():
         select(examples, names, "x,w", 0)
     with pytest.raises(DataError, match="fewer than two"):
         select(examples, names, "x,x", 0)
+
+
+def test_article_log_prints_steps_1_11_21_and_every_validation(tmp_path):
+    """The article's log shows steps 1, 11, 21 (its 'Train Epoch' numbers) and a validation
+    loss; every record also goes to metrics.jsonl under the model's name."""
+    from transformer.runs import Run
+    lines, run = [], Run(tmp_path)
+    log = ArticleLog(run, "bow", log_every=10, echo=lines.append)
+    for step in range(1, 31):
+        log.log({"step": step, "loss": 1 / step})
+    log.log({"step": 30, "val_loss": 0.251297, "val_accuracy": 0.5})
+    assert lines == ["Train Step:     1 \tLoss: 1.000000", "Train Step:    11 \tLoss: 0.090909",
+                     "Train Step:    21 \tLoss: 0.047619",
+                     "Validation Loss: 0.251297   (step 30, accuracy 0.500)"]
+    assert len(run.metrics()) == 31 and {r["model"] for r in run.metrics()} == {"bow"}
+
+
+def testhead_apart_gives_the_head_its_own_learning_rate():
+    from transformer.train import TrainConfig, make_optimizer
+    model = BagOfWordsClassifier(5, 2)
+    model.extra = mg.nn.Linear(3, 3)                 # stands for an encoder
+    optimizer = make_optimizer(model, TrainConfig(lr=1e-4))
+    head_apart(optimizer, model.classifier, 1e-3)
+    head = {id(p) for p in model.classifier.parameters()}
+    *rest, last = optimizer.param_groups
+    assert {id(p) for p in last["params"]} == head and last["lr"] == 1e-3
+    assert all(g["lr"] == 1e-4 and not head & {id(p) for p in g["params"]} for g in rest)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == 4
 
 
 @pytest.fixture
