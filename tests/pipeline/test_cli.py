@@ -122,7 +122,7 @@ def test_finetune_from_minilm(tmp_path, reviews, capsys):
 
 def test_tagging_task_word_segmentation(tmp_path, corpus, tiny_model, capsys):
     """--task segmentation: one B/M/E/S label per character of People's Daily text, a GPT tagger
-    from the pretrained checkpoint and a BERT tagger from scratch; MiniLM's WordPiece refused."""
+    from the pretrained checkpoint and a BERT tagger from scratch."""
     lm = pretrain(tmp_path, corpus, tiny_model)
     runs = str(tmp_path / "runs")
     common = ["--task", "segmentation", "--limit", "200", "--steps", "3", "--eval-every", "3",
