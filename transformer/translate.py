@@ -28,7 +28,33 @@ test item: the hypothesis matches if it equals any target, and BLEU counts n-gra
 of them. BLEU's tokens are sacrebleu's "zh": each Chinese character, and English words and
 punctuation as its default 13a.
 
-MEASURED
+Measured once (seed 0, 2 shared CPU cores): --task numbers, 3,200 training / 400 test pairs,
+batch 32, lr 1e-3 (cosine to 1e-4), n_embd 64, n_head 4, n_layer 2 unless noted; the GPTs
+pretrained with ``pretrain`` (People's Daily, char, 300 steps: validation perplexity 539 with
+2 layers, 555 with 4), "random" the same GPT and tokenizer with fresh weights:
+
+    start                         model (parameters)                steps  exact    BLEU
+    scratch                       Seq2SeqTransformer 2+2 (236k)       300  0.975   99.20
+    GPT pretrained                GPTForSeq2Seq 2 layers (404k)       300  0.005   23.71
+    GPT random                    GPTForSeq2Seq 2 layers (404k)       300  0.000   15.73
+    GPT pretrained                GPTForSeq2Seq 2 layers              1000  0.710   86.37
+    GPT random                    GPTForSeq2Seq 2 layers              1000  0.748   87.31
+    GPT pretrained, 4 layers      GPTForSeq2Seq 4 layers (504k)       300  0.000    8.22
+    GPT random, 4 layers          GPTForSeq2Seq 4 layers (504k)       300  0.023   28.88
+    minilm                        BertEncoderDecoder (22.7M)          300  1.000  100.00
+    minilm, lr 1e-4               BertEncoderDecoder (22.7M)          300  0.995   99.92
+
+What it shows. MiniLM's encoder already knows English number words as WordPiece tokens
+("seventy", "-", "six"); its decoder, as small as the scratch model's, learns the numerals in
+100 steps (validation exact match 0.98 there), at ~100x the parameters and ~7x the time of the
+scratch model. The GPT read as a conditional LM learns the task far more slowly than the
+encoder-decoder: 300k of its parameters are the 4,687 embedding rows of a Chinese vocabulary
+(its first loss is 7.2 against the scratch model's 5.0), English letters are new rows for it,
+and a few hundred steps of pretraining on Chinese news taught it nothing this task uses: the
+pretrained GPT is no better than the random one (single runs; the differences between them are
+within what another seed could change). A GPT pretrained longer, on text with both languages,
+is where --init RUN should pay off; at these sizes, for this task, train from scratch or
+start from MiniLM.
 """
 from dataclasses import asdict
 
