@@ -44,6 +44,16 @@ def gpt_run(tmp_path_factory, corpus):
     return folder
 
 
+@pytest.fixture(scope="module")
+def bert_run(tmp_path_factory, corpus):
+    """A tiny BERT (masked LM) pretrained for 2 steps, dropout on."""
+    folder = tmp_path_factory.mktemp("lm") / "bert"
+    pretrain(PretrainConfig(model="bert", corpus=str(corpus), steps=2, batch_size=4,
+                            eval_every=2, sample_tokens=2, dropout=0.1,
+                            **{**TINY, "block_size": 48}), folder, echo=quiet, **RUN)
+    return folder
+
+
 def json_type(text):
     return json.loads(text)["type"]
 
@@ -172,11 +182,14 @@ def test_extending_the_vocabulary_keeps_every_pretrained_row():
     assert np.array_equal(model.wte.weight.numpy()[:259], gpt.wte.weight.numpy())
 
 
-def test_resume_is_exact_from_a_pretrained_gpt(tmp_path, gpt_run):
-    """A gpt-seq2seq run stopped at step 2 and resumed logs the losses of one that never
-    stopped (dropout on) and ends with the same weights."""
-    config = FinetuneConfig(task="numbers", init=str(gpt_run), limit=60, steps=5, batch_size=8,
-                            eval_every=5, warmup_steps=1)
+@pytest.mark.parametrize("start, kind", [("gpt_run", "gpt-seq2seq"),
+                                         ("bert_run", "bert-seq2seq")])
+def test_resume_is_exact_from_a_pretrained_model(tmp_path, request, start, kind):
+    """A run from a pretrained GPT (or BERT) stopped at step 2 and resumed logs the losses of
+    one that never stopped (dropout on) and ends with the same weights."""
+    config = FinetuneConfig(task="numbers", init=str(request.getfixturevalue(start)), limit=60,
+                            steps=5, batch_size=8, eval_every=5, warmup_steps=1, max_len=40,
+                            dropout=0.1, n_layer=1, n_head=2, n_embd=16)
     finetune(config, tmp_path / "whole", echo=quiet, **RUN)
     _, _, report = finetune(config, tmp_path / "split", stop_at=2, echo=quiet, **RUN)
     assert report == {"interrupted": True, "step": 2}
@@ -191,7 +204,7 @@ def test_resume_is_exact_from_a_pretrained_gpt(tmp_path, gpt_run):
     assert [split[s] for s in split] == pytest.approx([whole[s] for s in split], abs=1e-6)
     a = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "split" / "checkpoint.npz")
-    assert a["kind"] == b["kind"] == "gpt-seq2seq"
+    assert a["kind"] == b["kind"] == kind
     assert all(np.allclose(a["model"][k], b["model"][k], atol=1e-6) for k in a["model"])
 
 
@@ -230,20 +243,15 @@ def test_bert_encoder_decoder_keeps_the_encoder_and_ignores_source_padding():
     assert len(model.beam_search(src, beam_size=3, max_len=5)) == 2
 
 
-def test_a_bert_pretrained_here_becomes_the_encoder(tmp_path, corpus):
+def test_a_bert_pretrained_here_becomes_the_encoder(tmp_path, bert_run):
     """--init with a BERT (masked LM) checkpoint: its encoder, weights and character
     tokenizer, under a fresh decoder (bert-seq2seq), which fine-tunes and evaluates."""
-    lm = tmp_path / "bert"
-    pretrained, _, _ = pretrain(PretrainConfig(model="bert", corpus=str(corpus), steps=2,
-                                               batch_size=4, eval_every=2, sample_tokens=2,
-                                               **{**TINY, "block_size": 48}),
-                                lm, echo=quiet, **RUN)
-    config = FinetuneConfig(task="numbers", init=str(lm), limit=60, steps=2, batch_size=8,
-                            eval_every=2, max_len=40, **{k: v for k, v in TINY.items()
-                                                         if k != "block_size"})
+    config = FinetuneConfig(task="numbers", init=str(bert_run), limit=60, steps=2, batch_size=8,
+                            eval_every=2, max_len=40, n_layer=1, n_head=2, n_embd=16)
     translator = start_translator(config, load_pairs("numbers", 60, 0)[0])
     assert translator.kind == "bert-seq2seq"
-    ours = pretrained.bert.state_dict()
+    ours = load_checkpoint(bert_run / "checkpoint.npz")["model"]
+    ours = {k[len("bert."):]: v for k, v in ours.items() if k.startswith("bert.")}
     assert all(np.array_equal(translator.model.encoder.state_dict()[k], ours[k]) for k in ours)
     source = translator.encode_source("twelve")
     assert source[0] == translator.source_tokenizer.token_to_id("[CLS]")
