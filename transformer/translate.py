@@ -158,7 +158,8 @@ class Translator:
     def __init__(self, kind, model, source_tokenizer, target_tokenizer=None):
         self.kind, self.model = kind, model
         self.source_tokenizer = source_tokenizer
-        self.target_tokenizer = target_tokenizer or source_tokenizer
+        self.target_tokenizer = source_tokenizer if target_tokenizer is None \
+            else target_tokenizer
 
     @classmethod
     def from_checkpoint(cls, state, path, device="cpu"):
@@ -171,7 +172,7 @@ class Translator:
                                   f"{err}") from err
         target = state["extra"].get("target_tokenizer")
         return cls(state["kind"], model.to(device), tokenizer_from_json(state["tokenizer"]),
-                   target and tokenizer_from_json(target))
+                   None if target is None else tokenizer_from_json(target))
 
     def model_config(self):
         """The config dict a checkpoint records (``model_kinds.build`` reads it)."""
