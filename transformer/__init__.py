@@ -32,6 +32,12 @@ Built so far:
   B1-B3; greedy and beam-search decoding).
 - ``classify``: ``GPTForSequenceClassification``, ``GPTForTokenClassification`` (a pretrained
   GPT as the backbone of a classifier or tagger).
+- ``gpt_seq2seq``: ``GPTForSeq2Seq`` (a pretrained GPT fine-tuned as a conditional LM:
+  source <sep> target), ``extend_tokenizer``; ``bert_encoder_decoder``: ``BertEncoderDecoder``
+  (a pretrained BERT, e.g. MiniLM, as the encoder under a fresh decoder).
+- ``baselines``: ``BagOfWords``, ``BagOfWordsClassifier`` (logistic regression on word
+  counts); ``compare``: the article's §5 comparison (MiniLM vs BERT from scratch vs bag of
+  words).
 - The pipeline behind ``python -m transformer``: ``pipeline`` (pretrain, finetune, evaluate,
   generate), ``demo``, ``train`` (the training loop, exact resume), ``checkpoint``, ``runs``.
 - ``datasets``: real offline corpora from installed packages (People's Daily, Chinese reviews,
@@ -46,10 +52,13 @@ from .attention import KVCache, MultiHeadAttention, causal_mask
 from .blocks import DecoderLayer, EncoderLayer, FeedForward
 from .embedding import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TokenEmbedding,
                         sinusoidal_table)
+from .baselines import BagOfWords, BagOfWordsClassifier
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
                    BertForTokenClassification, BertModel, mask_tokens, mean_pool)
+from .bert_encoder_decoder import BertEncoderDecoder
 from .classify import GPTForSequenceClassification, GPTForTokenClassification
 from .gpt import GPT, GPTConfig, sample_next_token
+from .gpt_seq2seq import GPTForSeq2Seq, GPTSeq2SeqConfig, extend_tokenizer
 from .pretrained import installed_checkpoint, save_pretrained
 from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer, make_batch
 
@@ -59,4 +68,6 @@ __all__ = ["TokenEmbedding", "SinusoidalPositionalEncoding", "LearnedPositionalE
            "BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification",
            "BertForTokenClassification", "mask_tokens", "mean_pool", "installed_checkpoint",
            "save_pretrained", "Seq2SeqConfig", "Seq2SeqTransformer", "make_batch",
-           "GPTForSequenceClassification", "GPTForTokenClassification"]
+           "GPTForSequenceClassification", "GPTForTokenClassification", "GPTForSeq2Seq",
+           "GPTSeq2SeqConfig", "extend_tokenizer", "BertEncoderDecoder", "BagOfWords",
+           "BagOfWordsClassifier"]

@@ -48,12 +48,14 @@ HELP = {
             "(sequence classification); segmentation (a tag per character) | pos (a part of "
             "speech per word); numbers (English words -> Chinese numerals) | qa (chatterbot "
             "questions -> answers, --language) | pairs (--data FILE of source, target): "
-            "seq2seq, trained from scratch",
+            "seq2seq (from scratch, a pretrained GPT or BERT, or minilm)",
     "data": "--task pairs: a TSV/CSV/JSONL file of source, target",
     "language": "--task qa: english | chinese (or another chatterbot-corpus language)",
     "train_limit": "then train on at most this many of the training part (0: all); "
                    "validation and test stay the same",
-    "init": "a pretrained run folder or checkpoint, 'minilm' (all-MiniLM-L6-v2), or 'scratch'",
+    "init": "a pretrained run folder or checkpoint (a 'pretrain' GPT or BERT; for a seq2seq "
+            "task a GPT is fine-tuned as a conditional LM, a BERT becomes the encoder), "
+            "'minilm' (all-MiniLM-L6-v2), or 'scratch'",
     "model": "gpt | bert",
     "tokenizer": "char | bpe | wordpiece",
     "steps": "optimizer steps",

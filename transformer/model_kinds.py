@@ -17,6 +17,9 @@ fields}.
 """
 from dataclasses import asdict
 
+import minigrad as mg
+from minigrad.errors import CheckpointError
+
 from .bert import (BertConfig, BertForMaskedLM, BertForSequenceClassification,
                    BertForTokenClassification, BertModel)
 from .bert_encoder_decoder import BertEncoderDecoder
@@ -27,6 +30,7 @@ from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from .tokenizers import CharTokenizer
 
 __all__ = ["LM_KINDS", "CLASSIFIER_KINDS", "SEQ2SEQ_KINDS", "BERT_SPECIAL_TOKENS", "build",
+           "from_checkpoint",
            "lm_config", "classifier_config", "classifier_from", "special_ids",
            "bert_char_tokenizer"]
 
@@ -64,6 +68,18 @@ def build(kind, config):
         return BertForTokenClassification(_bert_config(config), config["num_labels"])
     raise ValueError(f"unknown model kind {kind!r}; expected one of "
                      f"{', '.join(LM_KINDS + CLASSIFIER_KINDS + SEQ2SEQ_KINDS)}")
+
+
+def from_checkpoint(state, path):
+    """The model a checkpoint records (``checkpoint.load_checkpoint``'s dict), its weights
+    loaded; ``path`` names the file in the CheckpointError of weights that do not fit."""
+    model = build(state["kind"], state["model_config"])
+    try:
+        model.load_state_dict(state["model"])
+    except mg.StateDictError as err:
+        raise CheckpointError(f"{path}: the weights do not fit its own configuration: {err}") \
+            from err
+    return model
 
 
 def lm_config(kind, vocab_size, block_size, n_layer, n_head, n_embd, dropout, pad_id=0):

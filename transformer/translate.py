@@ -71,7 +71,7 @@ from .checkpoint import (checkpoint_saver, load_checkpoint, restore_training, to
 from .data_files import DataError, _reporting, subsample
 from .gpt_seq2seq import GPTForSeq2Seq, conditional_lm_batch, encode_text, extend_tokenizer
 from .metrics import corpus_bleu
-from .model_kinds import SEQ2SEQ_KINDS, build
+from .model_kinds import SEQ2SEQ_KINDS, build, from_checkpoint
 from .runs import Run
 from .seq2seq import Seq2SeqConfig, make_batch
 from .tokenizers import CharTokenizer, WordPieceTokenizer
@@ -162,16 +162,11 @@ class Translator:
             else target_tokenizer
 
     @classmethod
-    def from_checkpoint(cls, state, path, device="cpu"):
-        """The translator a checkpoint of a seq2seq kind holds (``path`` names it in errors)."""
-        model = build(state["kind"], state["model_config"])
-        try:
-            model.load_state_dict(state["model"])
-        except mg.StateDictError as err:
-            raise CheckpointError(f"{path}: the weights do not fit its own configuration: "
-                                  f"{err}") from err
+    def from_loaded(cls, model, tokenizer, state):
+        """The translator of a loaded seq2seq checkpoint: its model and (source) tokenizer,
+        and its own target tokenizer where it has one."""
         target = state["extra"].get("target_tokenizer")
-        return cls(state["kind"], model.to(device), tokenizer_from_json(state["tokenizer"]),
+        return cls(state["kind"], model, tokenizer,
                    None if target is None else tokenizer_from_json(target))
 
     def model_config(self):
@@ -368,8 +363,11 @@ def finetune_seq2seq(config, run_dir, *, device="cpu", progress=True, echo=print
                                     config.language)
     mg.manual_seed(config.seed)
     state = load_checkpoint(run.checkpoint_path, kind=SEQ2SEQ_KINDS) if resume else None
-    translator = Translator.from_checkpoint(state, run.checkpoint_path) if state else \
-        start_translator(config, train, echo)
+    if state is not None:
+        translator = Translator.from_loaded(from_checkpoint(state, run.checkpoint_path),
+                                            tokenizer_from_json(state["tokenizer"]), state)
+    else:
+        translator = start_translator(config, train, echo)
     model = translator.model.to(device)
     train_config = TrainConfig.from_settings(config)
     optimizer = make_optimizer(model, train_config)

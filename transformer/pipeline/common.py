@@ -3,11 +3,12 @@ import os
 import time
 
 import minigrad as mg
-from minigrad.errors import CheckpointError, DeviceError
+from minigrad.errors import DeviceError
 
 from ..checkpoint import load_checkpoint, tokenizer_from_json
 from ..data_files import DataError
-from ..model_kinds import CLASSIFIER_KINDS, LM_KINDS, bert_char_tokenizer, build
+from ..model_kinds import (CLASSIFIER_KINDS, LM_KINDS, SEQ2SEQ_KINDS, bert_char_tokenizer,
+                           from_checkpoint)
 from ..tokenizers import BPETokenizer, CharTokenizer, WordPieceTokenizer
 
 MODEL_FIELDS = ("block_size", "n_layer", "n_head", "n_embd", "dropout")
@@ -70,13 +71,8 @@ def pad_id(tokenizer):
 def load_model(path, device="cpu"):
     """``(model, tokenizer, checkpoint)`` from a checkpoint of any ``model_kinds`` kind."""
     path = checkpoint_path(path)
-    state = load_checkpoint(path, kind=LM_KINDS + CLASSIFIER_KINDS + ("seq2seq",))
-    model = build(state["kind"], state["model_config"])
-    try:
-        model.load_state_dict(state["model"])
-    except mg.StateDictError as err:
-        raise CheckpointError(f"{path}: the weights do not fit its own configuration: {err}") \
-            from err
+    state = load_checkpoint(path, kind=LM_KINDS + CLASSIFIER_KINDS + SEQ2SEQ_KINDS)
+    model = from_checkpoint(state, path)
     return model.to(device), tokenizer_from_json(state["tokenizer"]), state
 
 

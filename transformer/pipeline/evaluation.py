@@ -2,13 +2,12 @@
 import minigrad as mg
 from minigrad.errors import CheckpointError
 
-from ..checkpoint import load_checkpoint
 from ..data_files import DataError, load_corpus, load_task
 from ..metrics import perplexity
 from ..model_kinds import LM_KINDS, SEQ2SEQ_KINDS, special_ids
 from ..train import LMTask, MLMTask
 from ..translate import Translator, load_pairs, seq2seq_report
-from .common import check_device, checkpoint_path, encode, load_model, pad_id
+from .common import check_device, encode, load_model, pad_id
 from .finetuning import classification_report, encode_examples, task_class, task_split
 from .pretraining import corpus_split
 
@@ -20,18 +19,16 @@ def evaluate(checkpoint, *, data=None, device="cpu", echo=print):
     P/R/F1 over labeled tokens: characters, or words for pos) and a seq2seq model (exact match
     and BLEU)."""
     check_device(device)
-    translator, state = _translator(checkpoint, device)
-    if translator is not None:
-        if data is not None:
-            raise DataError("evaluate --data: a seq2seq model is evaluated on its own task's "
-                            "test split (train on another file with --task pairs --data)")
-        cfg = state["run_config"]
-        test = load_pairs(cfg["task"], cfg["limit"], cfg["seed"], cfg.get("data", ""),
-                          cfg.get("language", "english"))[2]
-        return seq2seq_report(translator, test, device)
     model, tokenizer, state = load_model(checkpoint, device)
     model.eval()
     cfg = state["run_config"]
+    if state["kind"] in SEQ2SEQ_KINDS:
+        if data is not None:
+            raise DataError("evaluate --data: a seq2seq model is evaluated on its own task's "
+                            "test split (train on another file with --task pairs --data)")
+        test = load_pairs(cfg["task"], cfg["limit"], cfg["seed"], cfg.get("data", ""),
+                          cfg.get("language", "english"))[2]
+        return seq2seq_report(Translator.from_loaded(model, tokenizer, state), test, device)
     if state["kind"] in LM_KINDS:
         if data is None:
             text = corpus_split(cfg["corpus"], cfg["valid_fraction"], cfg["seed"], echo)[1]
@@ -67,13 +64,13 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
     """Continue ``prompt`` with a pretrained GPT, or translate it with a seq2seq model
     (greedy: ``source → output``); returns the whole text."""
     check_device(device)
-    translator, _ = _translator(checkpoint, device)
-    if translator is not None:
-        translator.model.eval()
+    model, tokenizer, state = load_model(checkpoint, device)
+    if state["kind"] in SEQ2SEQ_KINDS:
+        translator = Translator.from_loaded(model, tokenizer, state)
+        model.eval()
         with mg.no_grad():
             ids = translator.translate([translator.encode_source(prompt)], device)[0]
         return f"{prompt} → {translator.decode(ids)}"
-    model, tokenizer, state = load_model(checkpoint, device)
     if state["kind"] != "gpt":
         raise CheckpointError(f"{checkpoint}: a {state['kind']} model; generate needs a GPT "
                               "(a BERT fills in masked tokens, it does not write left to right)")
@@ -85,13 +82,3 @@ def generate(checkpoint, prompt, *, max_new_tokens=100, temperature=0.8, top_k=2
     out = model.generate(mg.tensor([ids], device=device), max_new_tokens,
                          temperature=temperature, top_k=top_k)
     return tokenizer.decode(out.numpy()[0].tolist())
-
-
-def _translator(checkpoint, device):
-    """``(Translator, checkpoint)`` of a seq2seq checkpoint; (None, None) for any other kind,
-    which ``load_model`` then reads."""
-    path = checkpoint_path(checkpoint)
-    state = load_checkpoint(path)
-    if state["kind"] not in SEQ2SEQ_KINDS:
-        return None, None
-    return Translator.from_checkpoint(state, path, device), state
