@@ -1,7 +1,8 @@
 """The pipeline's inputs by name or path, on top of ``transformer.datasets``.
 
     corpus   "peoples-daily" (Chinese news), "stdlib-docs" (English docstrings) or a path: a
-             UTF-8 text file, or a folder of .txt files (``datasets.read_text``)
+             UTF-8 text file, or a folder of .txt files (``datasets.read_text``); or several
+             of these joined by "+" ("peoples-daily+reviews.txt"): their lines in that order
     task     "sentiment" (Chinese reviews: negative / positive), "topics-en" / "topics-zh"
              (chatterbot utterances by topic) or a path: a TSV / CSV / JSONL file of text,
              label (``datasets.read_labeled``); or a tagging task: "segmentation" (People's
@@ -12,6 +13,7 @@ Bytes that are not UTF-8 are read as U+FFFD and reported through ``warn`` (the d
 module's ``UnicodeWarning``, shown as one line). Missing files raise FileNotFoundError; bad
 contents raise ValueError (``DataError`` here) naming the file and the line.
 """
+import os
 import warnings
 
 import numpy as np
@@ -54,12 +56,15 @@ def _is_path(name):
 
 
 def load_corpus(corpus, warn=print):
-    """The lines of a named corpus or of the user's file or folder."""
+    """The lines of a named corpus or of the user's file or folder; of several joined by "+",
+    their lines one after the other (a path that exists is read whole, "+" and all)."""
     if corpus in CORPORA:
         return CORPORA[corpus]()
+    if "+" in corpus and not os.path.exists(corpus):
+        return [line for part in corpus.split("+") for line in load_corpus(part, warn)]
     if not _is_path(corpus):
         raise DataError(f"unknown corpus {corpus!r}: expected {', '.join(CORPORA)} or the path "
-                        "of a text file or folder")
+                        "of a text file or folder (several joined by '+')")
     return _reporting(warn, datasets.read_text, corpus)
 
 

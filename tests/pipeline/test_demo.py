@@ -1,14 +1,16 @@
-"""The demo at a reduced size finishes and writes its plots and summary."""
+"""The demo at a reduced size finishes and writes its plots and summary; what it pretrains on
+holds no text its classifiers are validated or tested on."""
 import pytest
 
 from transformer.cli import main
 from transformer.demo import verdict
+from transformer.pipeline import task_split
 
 
 @pytest.mark.slow
 def test_demo_reduced(tmp_path, corpus, reviews, tiny_model, capsys):
     runs = tmp_path / "runs"
-    assert main(["demo", "--corpus", str(corpus), "--task", str(reviews), *tiny_model,
+    assert main(["demo", "--corpus", f"{corpus}+task-texts", "--task", str(reviews), *tiny_model,
                  "--steps", "6", "--finetune-steps", "4", "--batch-size", "4", "--seeds", "2",
                  "--train-limit", "50",
                  "--run", "demo", "--runs-dir", str(runs), "--no-progress"]) == 0
@@ -22,6 +24,12 @@ def test_demo_reduced(tmp_path, corpus, reviews, tiny_model, capsys):
                  "scratch/plots/confusion.png", "scratch-seed1/plots/confusion.png"]:
         assert (demo / plot).stat().st_size > 1000, plot
     assert "pretrained GPT" in (demo / "summary.md").read_text(encoding="utf-8")
+    assert f"Pretrained on {corpus}+task-texts. " in out
+    pretrained_on = set((demo / "task-texts.txt").read_text(encoding="utf-8").splitlines())
+    for seed in (0, 1):
+        (train, valid, test), _ = task_split(str(reviews), 0, seed, train_limit=50)
+        assert not pretrained_on & {text for text, _ in valid + test}
+        assert pretrained_on & {text for text, _ in train}     # unlabeled training texts: in
 
 
 def test_verdict_compares_the_difference_with_two_standard_errors():

@@ -10,20 +10,22 @@ import minigrad as mg
 from ..attention_maps import attention_weights
 from ..checkpoint import (check_model_config, checkpoint_saver, load_checkpoint, restore_training,
                           tokenizer_from_json)
-from ..data_files import DataError, load_corpus
+from ..data_files import DataError, is_tagging, load_corpus, load_task
 from ..datasets import split
 from ..model_kinds import LM_KINDS, build, lm_config, special_ids
 from ..runs import Run
 from ..tokenizers import WordPieceTokenizer
 from ..train import LMTask, MLMTask, TrainConfig, TrainState, fit, make_optimizer, make_scheduler
 from .common import MODEL_FIELDS, build_tokenizer, check_device, encode, pad_id
+from .finetuning import task_split
 
 
 @dataclass
 class PretrainConfig:
     """``python -m transformer pretrain``'s settings; every flag's default lives here."""
     model: str = "gpt"               # gpt (causal LM) | bert (masked LM)
-    corpus: str = "peoples-daily"    # a named corpus or a path (data_files.load_corpus)
+    corpus: str = "peoples-daily"    # a named corpus or a path, or several joined by "+"
+                                     # (data_files.load_corpus)
     tokenizer: str = "char"          # char | bpe (trained on the corpus) | wordpiece (MiniLM's)
     vocab_size: int = 1024           # BPE's vocabulary (256 bytes + merges)
     block_size: int = 64
@@ -44,6 +46,22 @@ class PretrainConfig:
     valid_fraction: float = 0.05     # lines held out (datasets.split: no line in both parts)
     sample_tokens: int = 40          # the sample printed at each evaluation
 
+
+def task_texts(task, limit, seeds, warn=print):
+    """A classification task's texts with their labels dropped, less every text that
+    fine-tuning with ``limit`` and any of ``seeds`` validates or tests on (``task_split``):
+    text a language model may pretrain on without seeing any text its classifiers are
+    measured on. The training texts stay, those whose labels ``train_limit`` leaves unused
+    too: few labels, many unlabeled texts (semi-supervised learning, as ULMFiT)."""
+    if is_tagging(task):
+        raise DataError(f"task-texts: {task} is a tagging task; its texts are the pretraining "
+                        "corpus itself (use --corpus peoples-daily)")
+    held_out = set()
+    for seed in seeds:
+        (_, valid, test), _ = task_split(task, limit, seed, warn=warn)
+        held_out.update(text for text, _ in valid + test)
+    examples, _ = load_task(task, warn=warn)
+    return [text for text, _ in examples if text not in held_out]
 
 
 def corpus_split(corpus, valid_fraction, seed, warn=print):
