@@ -96,9 +96,9 @@ TASK_TEXTS = "task-texts"       # the corpus name of ``task_texts``: the task's 
 
 @dataclass
 class DemoConfig:
-    """The demo's settings. The defaults ran in 2 min 41 s on the 2-core development machine
-    while other programs used it (one thread, load ~2): 1500 pretraining steps take 1 min 45 s,
-    the four classifiers (two seeds) the rest."""
+    """The demo's settings. The defaults ran in 2 min 34 s on the 2-core development machine
+    (one thread; other programs' load below 1), 2 min 41 s at load ~2: 1500 pretraining steps
+    take about 1 min 45 s, the four classifiers (two seeds) the rest."""
     corpus: str = "peoples-daily"  # what the GPT pretrains on: peoples-daily, task-texts (the
                                    # task's own texts without labels, none that a seed
                                    # validates or tests on: pipeline.pretraining.task_texts),
