@@ -57,10 +57,13 @@ task-texts rows looked like a win, +0.03 to +0.04 with up to 500 labels, but all
 pretrained GPT. Each whole demo run pretrains its own (``--corpus task-texts --limit 8000
 --train-limit 200 --finetune-steps 100``): seeds 0 / 1 gave 0.657 / 0.666 vs 0.605 / 0.642,
 "helped" (+0.038, two standard errors ±0.034); seeds 2 / 3 gave 0.561 / 0.613 vs 0.632 /
-0.615, "hurt" (-0.037). On all 17,363 reviews (1,737 test reviews per seed, ±0.023), 200
-labels, 100 steps: task-texts (11,112 reviews) 0.617 / 0.655 vs 0.612 / 0.637 (seeds 0 / 1)
-and 0.588 / 0.613 vs 0.616 / 0.613 (seeds 2 / 3); peoples-daily 0.609 / 0.601 vs 0.607 /
-0.634; with 2,000 labels and 200 steps, task-texts 0.732 / 0.752 vs 0.735 / 0.738.
+0.615, "hurt" (-0.037). Twice the pretraining (3000 steps, perplexity ~81 / ~91; 4 min of CPU
+per run, over the demo's budget on a busy machine): seeds 0 / 1 0.659 / 0.670, "helped"
+(+0.041); seeds 2 / 3 0.632 / 0.640, no measurable benefit (+0.012). On all 17,363 reviews
+(1,737 test reviews per seed, ±0.023), 200 labels, 100 steps: task-texts (11,112 reviews)
+0.617 / 0.655 vs 0.612 / 0.637 (seeds 0 / 1) and 0.588 / 0.613 vs 0.616 / 0.613 (seeds 2 / 3);
+peoples-daily 0.609 / 0.601 vs 0.607 / 0.634; with 2,000 labels and 200 steps, task-texts
+0.732 / 0.752 vs 0.735 / 0.738.
 
 So with a few hundred labels, which GPT was pretrained and which reviews carry labels move the
 accuracy by ±0.04, as much as any effect of pretraining; the verdict's two standard errors
