@@ -43,7 +43,7 @@ THREADS_HELP = ("CPU threads (default 1: at these model sizes a second thread ga
                 "idle machine and loses ~5x when another program uses a core)")
 
 HELP = {
-    "corpus": "'peoples-daily' or a UTF-8 text file / folder of .txt files",
+    "corpus": "peoples-daily | a UTF-8 text file / folder of .txt files | several joined by '+'",
     "task": "sentiment | topics-en | topics-zh | a TSV/CSV/JSONL file of text, label "
             "(sequence classification); segmentation (a tag per character) | pos (a part of "
             "speech per word); numbers (English words -> Chinese numerals) | qa (chatterbot "
@@ -64,6 +64,9 @@ HELP = {
 
 
 DEMO_HELP = {**HELP,
+    "corpus": "peoples-daily | task-texts (the task's texts without labels, less every text a "
+              "seed validates or tests on) | a UTF-8 text file / folder of .txt files | several "
+              "joined by '+'",
     "task": "the classification task: sentiment | topics-en | topics-zh | a TSV/CSV/JSONL "
             "file of text, label",
     "steps": "pretraining steps",
