@@ -44,6 +44,7 @@ from minigrad.tensor import Tensor
 from .checkpoint import tokenizer_from_json, tokenizer_to_json
 from .data_files import DataError
 from .gpt import GPT, GPTConfig
+from .seq2seq import greedy_step
 from .tokenizers import BPETokenizer, CharTokenizer
 
 __all__ = ["SEP_TOKEN", "EOS_TOKEN", "GPTSeq2SeqConfig", "GPTForSeq2Seq", "extend_tokenizer",
@@ -120,12 +121,7 @@ class GPTForSeq2Seq(GPT):
         logits, _ = self(tensor(prompt, device=src.device), kv_caches=caches)  # (B, Ts + 1, V)
         outputs, done = [[] for _ in range(B)], np.zeros(B, dtype=bool)
         for step in range(max_len):
-            token = logits[:, -1, :].numpy().argmax(axis=1)[:, None]           # (B, 1)
-            for b in np.flatnonzero(~done):
-                if token[b, 0] == self.config.eos_id:
-                    done[b] = True
-                else:
-                    outputs[b].append(int(token[b, 0]))
+            token = greedy_step(logits, outputs, done, self.config.eos_id)     # (B, 1)
             if done.all() or step == max_len - 1:
                 break
             logits, _ = self(tensor(token, device=src.device), kv_caches=caches)  # (B, 1, V)

@@ -38,7 +38,7 @@ from .attention import KVCache
 from .blocks import DecoderLayer, EncoderLayer
 from .embedding import SinusoidalPositionalEncoding, TokenEmbedding
 
-__all__ = ["Seq2SeqConfig", "Seq2SeqTransformer", "make_batch"]
+__all__ = ["Seq2SeqConfig", "Seq2SeqTransformer", "make_batch", "greedy_step"]
 
 
 @dataclass
@@ -258,12 +258,7 @@ class Seq2SeqTransformer(Module):
         outputs, done = [[] for _ in range(B)], np.zeros(B, dtype=bool)
         for _ in range(max_len):
             logits = self.decode(tensor(token, device=src.device), memory, pad, caches)
-            token = logits[:, -1, :].numpy().argmax(axis=1)[:, None]            # (B, 1)
-            for b in np.flatnonzero(~done):
-                if token[b, 0] == self.config.eos_id:
-                    done[b] = True
-                else:
-                    outputs[b].append(int(token[b, 0]))
+            token = greedy_step(logits, outputs, done, self.config.eos_id)      # (B, 1)
             if done.all():
                 break
         return outputs
@@ -348,6 +343,18 @@ class Seq2SeqTransformer(Module):
         best_of = [max(f, key=lambda item: item[0]) for f in finished]
         tokens = [list(map(int, item[1])) for item in best_of]
         return (tokens, [float(item[0]) for item in best_of]) if return_scores else tokens
+
+
+def greedy_step(logits, outputs, done, eos_id):
+    """One step of greedy decoding: each row's argmax token at its last position, (B, 1).
+    A row not ``done`` appends it to its list in ``outputs``, or is done if it is eos."""
+    token = logits[:, -1, :].numpy().argmax(axis=1)[:, None]                   # (B, 1)
+    for b in np.flatnonzero(~done):
+        if token[b, 0] == eos_id:
+            done[b] = True
+        else:
+            outputs[b].append(int(token[b, 0]))
+    return token
 
 
 def _beam_step(candidates, hyps, eos, last_step, length_penalty):
