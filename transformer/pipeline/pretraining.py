@@ -5,6 +5,8 @@ Pretraining needs only raw text: the next character (or a masked one) is its own
 """
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 import minigrad as mg
 
 from ..attention_maps import attention_weights
@@ -47,6 +49,17 @@ class PretrainConfig:
     sample_tokens: int = 40          # the sample printed at each evaluation
 
 
+def held_out_texts(task, limit, seeds, warn=print):
+    """Every text that fine-tuning on ``task`` with ``limit`` and any of ``seeds`` validates
+    or tests on (``task_split``); a tagged text as its characters, joined."""
+    held_out = set()
+    for seed in seeds:
+        (_, valid, test), _ = task_split(task, limit, seed, warn=warn)
+        held_out.update(text if isinstance(text, str) else "".join(text)
+                        for text, _ in valid + test)
+    return held_out
+
+
 def task_texts(task, limit, seeds, warn=print):
     """A classification task's texts with their labels dropped, less every text that
     fine-tuning with ``limit`` and any of ``seeds`` validates or tests on (``task_split``):
@@ -56,12 +69,25 @@ def task_texts(task, limit, seeds, warn=print):
     if is_tagging(task):
         raise DataError(f"task-texts: {task} is a tagging task; its texts are the pretraining "
                         "corpus itself (use --corpus peoples-daily)")
-    held_out = set()
-    for seed in seeds:
-        (_, valid, test), _ = task_split(task, limit, seed, warn=warn)
-        held_out.update(text for text, _ in valid + test)
+    held_out = held_out_texts(task, limit, seeds, warn)
     examples, _ = load_task(task, warn=warn)
     return [text for text, _ in examples if text not in held_out]
+
+
+def lines_without(lines, texts):
+    """The lines that hold no part of an occurrence of any of ``texts`` (a text within a line,
+    a whole line, or one running over several lines, which all go): a corpus a language model
+    may pretrain on before a task whose held-out sentences come from the same source."""
+    joined = "\n".join(lines)
+    starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])   # where each line begins
+    dropped = set()
+    for text in filter(None, texts):
+        at = joined.find(text)
+        while at != -1:
+            first, last = np.searchsorted(starts, [at, at + len(text) - 1], side="right") - 1
+            dropped.update(range(first, last + 1))
+            at = joined.find(text, at + 1)
+    return [line for i, line in enumerate(lines) if i not in dropped]
 
 
 def corpus_split(corpus, valid_fraction, seed, warn=print):
