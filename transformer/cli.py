@@ -76,6 +76,11 @@ DEMO_HELP = {**HELP,
     "scratch_lr": "the from-scratch classifier's peak learning rate",
     "scratch": "the classifier from random weights, to compare",
     "seeds": "run the comparison with this many seeds (seed, seed + 1, ...)",
+    "tagging": "then the same comparison on a tagging task of the news: segmentation | pos | "
+               "'' (none); its held-out sentences are left out of the pretraining text",
+    "tagging_limit": "the tagging task's sentences used (split 80/10/10)",
+    "tagging_labels": "labeled sentences each tagger trains on",
+    "tagging_steps": "fine-tuning steps of each tagger",
 }
 
 

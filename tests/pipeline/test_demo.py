@@ -26,7 +26,7 @@ def test_demo_reduced(tmp_path, corpus, reviews, tiny_model, capsys):
         f"前言{text}后记\n" for text in held[:5]), encoding="utf-8")
     assert main(["demo", "--corpus", f"{news}+task-texts", "--task", str(reviews), *tiny_model,
                  "--steps", "6", "--finetune-steps", "4", "--batch-size", "4", "--seeds", "2",
-                 "--train-limit", "50", "--tagging-limit", "200", "--tagging-labels", "20",
+                 "--train-limit", "50", "--tagging-limit", "200", "--tagging-labels", "20", "--tagging-steps", "4",
                  "--run", "demo", "--runs-dir", str(runs), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "== 1. pretraining" in out and "== 3. the same classifier from random weights" in out
