@@ -124,9 +124,10 @@ TASK_TEXTS = "task-texts"       # the corpus name of ``task_texts``: the task's 
 
 @dataclass
 class DemoConfig:
-    """The demo's settings. The defaults ran in 3 min 24 s on the 2-core development machine
-    (one thread, other programs' load below 1, Numba's cache warm): 1500 pretraining steps take
-    about 1 min 45 s, the four classifiers and four taggers (two seeds) the rest."""
+    """The demo's settings. The defaults ran in 3 min 29 s on the 2-core development machine
+    from a fresh clone and virtual environment (Numba's cache cold, one thread, other
+    programs' load below 1): 1500 pretraining steps take about 1 min 45 s, the four
+    classifiers and four taggers (two seeds) the rest."""
     corpus: str = "peoples-daily"  # what the GPT pretrains on: peoples-daily, task-texts (the
                                    # task's own texts without labels, none that a seed
                                    # validates or tests on: pipeline.pretraining.task_texts),
