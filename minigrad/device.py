@@ -2,6 +2,8 @@
 
 CuPy is imported only when a GPU is asked for, so ``import minigrad`` works without it.
 """
+import sys
+
 import numpy as np
 
 from minigrad.errors import DeviceError
@@ -49,10 +51,16 @@ cuda = _Cuda()
 
 
 def array_module(array):
-    """numpy or cupy, whichever owns ``array``."""
-    if isinstance(array, np.ndarray) or cuda._cupy is None:
+    """numpy or cupy, whichever owns ``array``.
+
+    Asks the cupy module only when it is already imported (there is no CuPy array before
+    that), by whatever code: a CuPy array made by hand before ``mg.cuda`` was ever asked
+    is still seen as one, and a machine without CuPy never tries to import it here.
+    """
+    cupy = sys.modules.get("cupy")
+    if isinstance(array, np.ndarray) or cupy is None:
         return np
-    return cuda._cupy.get_array_module(array)
+    return cupy.get_array_module(array)
 
 
 def device_of(array):

@@ -297,7 +297,7 @@ def _mask_arguments(mask, shape):
     """
     if mask is None:
         return cupy.empty(1, dtype=bool), np.int64(0), np.int64(0), np.int64(0), np.int32(0)
-    mask = cupy.broadcast_to(cupy.asarray(mask, dtype=bool), shape)    # (B, Tq, Tk) view
+    mask = cupy.broadcast_to(mask.astype(bool, copy=False), shape)      # (B, Tq, Tk) view
     return (mask, *(np.int64(s // mask.itemsize) for s in mask.strides), np.int32(1))
 
 
@@ -309,6 +309,7 @@ def attention_forward(q, k, v, mask, is_causal, scale):
     grid (B · ceil(Tq / 64)), block (64): one thread per query, key tiles in shared memory.
     D or Dv above 128, or dtypes other than float32/float64: the reference.
     """
+    mask = None if mask is None else cupy.asarray(mask)     # a host mask: to the GPU
     plan = _attention_plan(q, k, v)
     if plan is None:
         return reference.attention_forward(q, k, v, mask, is_causal, scale)
@@ -333,6 +334,7 @@ def attention_backward(q, k, v, o, lse, g, mask, is_causal, scale):
     ``attention_backward_dkdv``: grid (B · ceil(Tk / TILE)), block (TILE), one thread per key
     (TILE = 32, or 16 / 8 for wide float64 rows: cuda_sources.attention_tile).
     """
+    mask = None if mask is None else cupy.asarray(mask)
     plan = _attention_plan(q, k, v, o, lse, g)
     if plan is None:
         return reference.attention_backward(q, k, v, o, lse, g, mask, is_causal, scale)

@@ -1,0 +1,611 @@
+"""The GPU code paths, run on the CPU with a stand-in for CuPy: NumPy-on-device mistakes and
+RawKernel argument mistakes found here, not first on a GPU machine.
+
+``FakeCupy`` is a module that plays ``cupy`` (and ``cupyx``) for these tests. Its arrays hold a
+NumPy array but behave like CuPy's where device code goes wrong (CuPy's ``ndarray`` source,
+``cupy/_core/core.pyx``, and ``cupy/_sorting/search.py``):
+- ``np.asarray(a)`` (any implicit conversion to NumPy) raises CuPy's TypeError;
+- a NumPy ufunc or function (``np.exp``, ``np.where``, ``np.concatenate``, ...) on one runs the
+  ``cupy`` function of the same name (NEP 13 / NEP 18), and raises TypeError when a NumPy array
+  is mixed in as data, or when the ufunc method is not a plain call (``np.add.at``);
+- ``cupy.where(cond, x, y)`` calls ``cond.astype``: a Python bool condition raises;
+- reductions return 0-d arrays, never NumPy scalars; ``.get()``, ``.item()``, ``float()`` copy
+  to the host.
+Its ``RawModule`` compiles nothing: each launch is checked against the kernel's C signature
+in ``kernels/cuda/*.cu`` (argument count; arrays C-contiguous, of the pointer's dtype; scalars
+``np.int32`` / ``np.int64`` / the SCALAR_T float; block sizes the kernel needs), which is how
+a Python float or an int64 size would reach a kernel as garbage on a real GPU.
+
+What it cannot see: anything CUDA computes (values, races, shared memory), and CuPy functions
+that exist in NumPy but not in CuPy (the stand-in has NumPy's). Those need the GPU tests in
+``test_cupy_gpu.py``.
+
+Tests marked xfail(strict=True) name a device bug in a file outside ``minigrad/kernels``; they
+fail loudly (XPASS) once it is fixed, so the marker must then go.
+"""
+import importlib.util
+import re
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import kernels
+from minigrad.device import cuda as mg_cuda
+from minigrad.kernels import cuda_sources
+from minigrad.kernels import reference as R
+
+
+# ---- the stand-in arrays -----------------------------------------------------------------------
+def _unwrap(x):
+    """FakeArray -> its NumPy array, recursively through tuples and lists."""
+    if isinstance(x, FakeArray):
+        return x._a
+    if isinstance(x, (tuple, list)):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+def _wrap(x):
+    """NumPy arrays (and scalars: CuPy returns 0-d arrays) -> FakeArray, through tuples and
+    lists."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return FakeArray(np.asarray(x))
+    if isinstance(x, (tuple, list)):
+        return type(x)(_wrap(v) for v in x)
+    return x
+
+
+def _reject_host_arrays(where, *values):
+    """CuPy refuses NumPy arrays as operands: a host -> device copy must be explicit."""
+    for v in values:
+        if isinstance(v, np.ndarray):
+            raise TypeError(f"{where}: Unsupported type <class 'numpy.ndarray'> (a NumPy "
+                            "array mixed with CuPy arrays; CuPy never converts implicitly)")
+        if isinstance(v, (tuple, list)):
+            _reject_host_arrays(where, *v)
+
+
+class FakeArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """A device array of the stand-in: a NumPy array that refuses to be used as one."""
+
+    __array_priority__ = 100
+
+    def __init__(self, array):
+        assert isinstance(array, np.ndarray)
+        self._a = array
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use "
+                        "`.get()` to construct a NumPy array explicitly.")
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": self._a.shape, "typestr": self._a.dtype.str, "version": 3,
+                "data": (self._a.ctypes.data, False),
+                "strides": None if self._a.flags.c_contiguous else self._a.strides}
+
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    strides = property(lambda self: self._a.strides)
+    itemsize = property(lambda self: self._a.itemsize)
+    nbytes = property(lambda self: self._a.nbytes)
+    flags = property(lambda self: self._a.flags)
+    T = property(lambda self: FakeArray(self._a.T))
+
+    def get(self):
+        return self._a.copy()
+
+    def item(self):
+        return self._a.item()
+
+    def tolist(self):
+        return self._a.tolist()
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (FakeArray(self._a[i]) for i in range(len(self._a)))
+
+    def __bool__(self):
+        return bool(self._a)
+
+    def __float__(self):
+        return float(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __repr__(self):
+        return f"fake_cupy.{self._a!r}"
+
+    def __copy__(self):
+        return FakeArray(self._a.copy())
+
+    def __deepcopy__(self, memo):
+        return FakeArray(self._a.copy())
+
+    def __getitem__(self, index):
+        return _wrap(self._a[_unwrap(index)])      # indices from the host are copied over
+
+    def __setitem__(self, index, value):
+        self._a[_unwrap(index)] = _unwrap(value)
+
+    def __getattr__(self, name):
+        """Array methods (sum, reshape, astype, ...): NumPy's, with arrays in and out wrapped.
+        No dunders: NumPy's ``__array_interface__`` would let NumPy read the data."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attribute = getattr(self._a, name)
+        if not callable(attribute):
+            return _wrap(attribute)
+
+        def method(*args, **kwargs):
+            return _wrap(attribute(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+        return method
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            return NotImplemented                   # np.add.at(a, ...): TypeError, as CuPy
+        out = kwargs.get("out", ())
+        for x in (*inputs, *out):
+            if isinstance(x, np.ndarray) and not (x.ndim == 0 and ufunc.__name__ in _COMPARISONS):
+                _reject_host_arrays(f"np.{ufunc.__name__}", x)
+            if not isinstance(x, (FakeArray, np.ndarray, np.generic, int, float, bool, complex)):
+                return NotImplemented
+        if out:
+            kwargs["out"] = tuple(_unwrap(o) for o in out)
+        result = ufunc(*_unwrap(inputs), **kwargs)
+        return out[0] if len(out) == 1 else _wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        implementation = getattr(fake_cupy, func.__name__, None)
+        if implementation is None or any(t not in (FakeArray, np.ndarray) for t in types):
+            return NotImplemented
+        return implementation(*args, **kwargs)
+
+
+_COMPARISONS = {"greater", "greater_equal", "less", "less_equal", "equal", "not_equal"}
+
+
+# ---- the stand-in modules ----------------------------------------------------------------------
+def _on_device(name, strict=True):
+    """cupy.<name>: NumPy's function on unwrapped arrays; ``strict``: its first argument (the
+    data) must not be a NumPy array, as CuPy's functions take only device arrays there."""
+    numpy_function = getattr(np, name)
+
+    def function(*args, **kwargs):
+        if strict and args:
+            _reject_host_arrays(f"cupy.{name}", args[0])
+        return _wrap(numpy_function(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+    function.__name__ = name
+    return function
+
+
+def _to_device(name):
+    """cupy.asarray and friends: copy host data to the device."""
+    numpy_function = getattr(np, name)
+
+    def function(a, *args, **kwargs):
+        return FakeArray(np.array(numpy_function(_unwrap(a), *args, **kwargs)))
+    function.__name__ = name
+    return function
+
+
+def _where(condition, x=None, y=None):
+    """cupy.where: ``condition.astype('?')`` first (cupy/_sorting/search.py), so a Python
+    bool condition raises AttributeError, and NumPy arrays are refused."""
+    if x is None and y is None:
+        return _wrap(np.nonzero(condition.astype("?")._a))
+    _reject_host_arrays("cupy.where", condition, x, y)
+    condition = condition.astype("?")
+    return FakeArray(np.asarray(np.where(*_unwrap((condition, x, y)))))
+
+
+class _Module(types.ModuleType):
+    pass
+
+
+fake_cupy = _Module("cupy")
+fake_cupy.ndarray = FakeArray
+fake_cupy.__version__ = "fake"
+for _name in ("shape", "ndim", "expand_dims", "broadcast_to", "squeeze", "moveaxis", "swapaxes",
+              "transpose", "reshape", "ravel", "split", "array_split", "cumsum", "ones_like",
+              "zeros_like", "full_like", "clip", "tril", "triu", "matmul", "dot",
+              "take_along_axis", "argsort", "sort", "argmax", "sum", "mean", "maximum",
+              "minimum", "exp", "log", "sqrt", "tanh", "isfinite", "isnan", "isinf", "abs",
+              "logaddexp", "log1p", "sign", "allclose", "array_equal", "round", "around",
+              "all", "any", "copy"):
+    setattr(fake_cupy, _name, _on_device(_name))
+for _name in ("concatenate", "stack"):        # a sequence of device arrays
+    setattr(fake_cupy, _name, _on_device(_name))
+for _name in ("zeros", "ones", "full", "arange", "eye", "linspace"):
+    setattr(fake_cupy, _name, _on_device(_name, strict=False))
+# empty arrays: zeros here (the stand-in kernels write nothing; garbage would only warn)
+fake_cupy.empty, fake_cupy.empty_like = _on_device("zeros", False), _on_device("zeros_like")
+for _name in ("asarray", "array", "ascontiguousarray"):
+    setattr(fake_cupy, _name, _to_device(_name))
+fake_cupy.where = _where
+fake_cupy.inf, fake_cupy.nan, fake_cupy.newaxis = np.inf, np.nan, None
+for _name in ("float16", "float32", "float64", "int32", "int64", "bool_", "dtype"):
+    setattr(fake_cupy, _name, getattr(np, _name))
+fake_cupy.get_array_module = lambda *arrays: (
+    fake_cupy if any(isinstance(a, FakeArray) for a in arrays) else np)
+fake_cupy.asnumpy = lambda a: a.get() if isinstance(a, FakeArray) else np.asarray(a)
+fake_cupy.cuda = types.SimpleNamespace(
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    Device=lambda *_: types.SimpleNamespace(synchronize=lambda: None))
+
+
+def _scatter_add(a, slices, value):
+    """cupyx.scatter_add: np.add.at on the device array (any NumPy data refused)."""
+    if not isinstance(a, FakeArray):
+        raise TypeError(f"cupyx.scatter_add: a must be a cupy.ndarray, got {type(a).__name__}")
+    _reject_host_arrays("cupyx.scatter_add", value)
+    np.add.at(a._a, _unwrap(slices), _unwrap(value))
+
+
+def _erf(x):
+    if not isinstance(x, FakeArray):
+        raise TypeError("cupyx.scipy.special.erf: expects a cupy.ndarray")
+    with kernels.use("numpy"):
+        return FakeArray(np.asarray(R.erf(x._a)))
+
+
+fake_cupyx = _Module("cupyx")
+fake_cupyx.scatter_add = _scatter_add
+fake_cupyx_scipy = _Module("cupyx.scipy")
+fake_cupyx_special = _Module("cupyx.scipy.special")
+fake_cupyx_special.erf = _erf
+fake_cupyx.scipy, fake_cupyx_scipy.special = fake_cupyx_scipy, fake_cupyx_special
+
+
+# ---- RawModule / ElementwiseKernel: launches checked against the C sources -----------------------
+_C_TYPES = {"int": np.int32, "long long": np.int64, "bool": np.bool_}
+
+
+def _c_kernels(code):
+    """{kernel name: [(C base type, is pointer, name), ...]} of the extern "C" kernels."""
+    found = {}
+    for name, params in re.findall(r'extern "C" __global__ void\s+(\w+)\s*\(([^)]*)\)', code):
+        parsed = []
+        for param in params.split(","):
+            words = param.replace("*", " * ").split()
+            pointer = "*" in words
+            base = " ".join(w for w in words[:-1] if w not in ("const", "__restrict__", "*"))
+            parsed.append((base, pointer, words[-1]))
+        found[name] = parsed
+    return found
+
+
+def _define(options, name, code):
+    """The value of ``-D<name>=`` in options, else the source's ``#define <name>`` default."""
+    for option in options:
+        if option.startswith(f"-D{name}="):
+            return option.split("=", 1)[1]
+    match = re.search(rf"#define {name} (\w+)", code)
+    return match.group(1) if match else None
+
+
+class FakeRawModule:
+    """cupy.RawModule(code=..., options=...): kernels that check their launches."""
+
+    launches = []                                   # (kernel name, grid, block), every launch
+
+    def __init__(self, code, options=()):
+        self.code, self.options = code, tuple(options)
+        assert all(isinstance(o, str) for o in self.options), self.options
+        self.kernels = _c_kernels(code)
+        scalar = {"float": np.float32, "double": np.float64}[_define(options, "SCALAR_T", code)]
+        self.types = {**_C_TYPES, "scalar_t": scalar}
+
+    def get_function(self, name):
+        if name not in self.kernels:
+            raise KeyError(f"no kernel {name!r} in the module (has {sorted(self.kernels)})")
+        return lambda grid, block, args, shared_mem=0: self._launch(name, grid, block, args)
+
+    def _block_needed(self, name, body):
+        """The block size this kernel was written for, or None (any multiple of 32 for the
+        kernels that reduce over the block)."""
+        if name.startswith("attention_backward_dkdv"):
+            return (int(_define(self.options, "TILE", self.code)),)
+        if name.startswith("attention_"):
+            return (int(_define(self.options, "QUERY_BLOCK", self.code)),)
+        if name == "matmul_tiled":
+            tile = int(_define(self.options, "TILE", self.code))
+            return (tile, tile)
+        return None
+
+    def _launch(self, name, grid, block, args):
+        where = f"kernel {name}"
+        assert isinstance(grid, tuple) and isinstance(block, tuple), (where, grid, block)
+        assert all(isinstance(n, (int, np.integer)) and n >= 1 for n in grid + block), \
+            (where, grid, block)
+        assert np.prod(block) <= 1024 and all(n <= 65535 for n in grid[1:]), (where, grid, block)
+        body = self.code.split(f" {name}(", 1)[1]
+        needed = self._block_needed(name, body)
+        if needed is not None:
+            assert block == needed, f"{where}: block {block}, the kernel is written for {needed}"
+        elif "block_reduce" in body.split("extern", 1)[0]:
+            assert block[0] % 32 == 0 and len(block) == 1, f"{where}: block {block} is not whole warps"
+        params = self.kernels[name]
+        assert len(args) == len(params), \
+            f"{where}: {len(args)} arguments for {len(params)} parameters {[p[2] for p in params]}"
+        for arg, (base, pointer, pname) in zip(args, params):
+            expected = self.types[base]
+            if pointer:
+                assert isinstance(arg, FakeArray), f"{where}: {pname} must be a device array, got {type(arg)}"
+                assert arg.dtype == expected, f"{where}: {pname} has dtype {arg.dtype}, the kernel reads {base}"
+                assert arg.flags.c_contiguous or pname == "mask", \
+                    f"{where}: {pname} is not C-contiguous (the kernel reads it row-major)"
+            else:
+                assert type(arg) is expected, \
+                    f"{where}: {pname} is {type(arg).__name__}, the kernel takes {base} ({expected.__name__})"
+        FakeRawModule.launches.append((name, grid, block))
+
+
+class FakeElementwiseKernel:
+    """cupy.ElementwiseKernel(in_params, out_params, operation, name): checks the call's
+    arguments against ``in_params`` (one dtype per type letter) and returns empty outputs."""
+
+    def __init__(self, in_params, out_params, operation, name="kernel", **kwargs):
+        self.ins = [p.split() for p in in_params.split(",")]
+        self.outs = [p.split() for p in out_params.split(",")]
+        assert len(self.outs) == 1 and re.fullmatch(r"\w+", name), (out_params, name)
+        assert all(n in operation for _, n in self.ins + self.outs), operation
+
+    def __call__(self, *args):
+        assert len(args) == len(self.ins), (len(args), self.ins)
+        types_seen = {}
+        for arg, (letter, pname) in zip(args, self.ins):
+            assert isinstance(arg, FakeArray), f"{pname}: {type(arg)}"
+            assert types_seen.setdefault(letter, arg.dtype) == arg.dtype, (pname, types_seen)
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+        return FakeArray(np.empty(shape, dtype=types_seen[self.outs[0][0]]))
+
+
+fake_cupy.RawModule = FakeRawModule
+fake_cupy.ElementwiseKernel = FakeElementwiseKernel
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """'cuda' is the stand-in for this test: mg.cuda sees one GPU, GPU arrays are FakeArrays,
+    and the kernels of GPU arrays are the reference's (routed as when cupy_gpu cannot load)."""
+    for name, module in (("cupy", fake_cupy), ("cupyx", fake_cupyx),
+                         ("cupyx.scipy", fake_cupyx_scipy),
+                         ("cupyx.scipy.special", fake_cupyx_special)):
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(mg_cuda, "_cupy", None)
+    monkeypatch.setattr(mg_cuda, "_reason", None)
+    monkeypatch.setitem(kernels._modules, "cupy_gpu", None)
+    assert mg.cuda.is_available()
+    with kernels.use("numpy"):                      # the CPU side runs the reference too
+        yield
+
+
+@pytest.fixture
+def G(monkeypatch):
+    """``cupy_gpu.py`` loaded against the stand-in (a private copy: the real module, if any,
+    is untouched)."""
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    path = cuda_sources.CUDA_DIR.with_name("cupy_gpu.py")
+    spec = importlib.util.spec_from_file_location("_cupy_gpu_on_fake_cupy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    FakeRawModule.launches.clear()
+    return module
+
+
+def dev(array):
+    return FakeArray(np.array(array))
+
+
+# ---- the stand-in itself ------------------------------------------------------------------------
+def test_the_stand_in_refuses_what_cupy_refuses():
+    a = dev(np.arange(6.0).reshape(2, 3))
+    for bad in (lambda: np.asarray(a), lambda: np.array(a), lambda: a + np.ones(3),
+                lambda: np.ones(3) * a, lambda: np.where(a > 1, a, np.zeros(3)),
+                lambda: np.concatenate([np.ones((1, 3)), a]), lambda: np.add.at(a, [0], 1.0)):
+        with pytest.raises(TypeError):
+            bad()
+    with pytest.raises(AttributeError):
+        np.where(True, 0.0, a)                      # cupy.where(True, ...): bool has no astype
+    assert isinstance(np.exp(a), FakeArray) and isinstance(a.sum(), FakeArray)
+    assert a.sum().shape == () and float(a.sum()) == 15.0
+    b = a.copy()
+    b += 1
+    b[0] = 0
+    assert isinstance(b, FakeArray) and b.get().tolist() == [[0, 0, 0], [4, 5, 6]]
+    assert np.shape(a) == (2, 3) and isinstance(np.moveaxis(a, 0, 1), FakeArray)
+
+
+# ---- cupy_gpu.py: every launch matches its kernel's C signature ----------------------------------
+DTYPES = [pytest.param(np.float32, id="f32"), pytest.param(np.float64, id="f64")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cupy_gpu_launches_match_the_kernel_signatures(G, rng, dtype):
+    def randn(*shape):
+        return dev(rng.standard_normal(shape).astype(dtype))
+
+    strided = FakeArray(rng.standard_normal((5, 7, 3)).astype(dtype).transpose(0, 2, 1))
+    every_other = randn(7, 26)[:, ::2]                     # a (7, 13) view, not contiguous
+    for x in (randn(7, 13), randn(2, 3, 1000), strided, every_other):
+        y, g = G.softmax_forward(x), randn(*x.shape)
+        assert y.shape == x.shape and y.dtype == dtype
+        G.softmax_backward(y, g), G.log_softmax_forward(x), G.log_softmax_backward(y, g)
+    w, b, g = randn(13), randn(13), randn(7, 26)[:, 1::2]
+    for x in (randn(7, 13), every_other):
+        for weight, bias in ((w, b), (w, None), (None, None)):
+            y, mean, rstd = G.layer_norm_forward(x, weight, bias, 1e-5)
+            dx, dw, db = G.layer_norm_backward(x, weight, mean, rstd, g)
+            assert dx.shape == x.shape and dw.shape == db.shape == (13,)
+    x = randn(7, 13)
+    for target in (dev(rng.integers(0, 13, 7)), dev(rng.integers(0, 13, 7).astype(np.int32)),
+                   rng.integers(0, 13, 7)):                              # int64, int32, host
+        loss, lse = G.cross_entropy_forward(every_other, target, -100, 0.1)
+        g_rows = FakeArray(np.broadcast_to(np.asarray(1.0, dtype), (7,)))   # a broadcast g
+        assert G.cross_entropy_backward(every_other, target, lse, g_rows, -100, 0.1).shape == (7, 13)
+    for approximate in ("none", "tanh"):
+        assert G.gelu_forward(x, approximate).shape == x.shape
+        assert G.gelu_backward(x, g, approximate).dtype == dtype
+    assert G.matmul_tiled(randn(17, 5), FakeArray(rng.standard_normal((9, 5)).astype(dtype).T)).shape == (17, 9)
+    for (bsz, tq, tk, d, dv) in ((2, 7, 7, 13, 13), (1, 65, 130, 64, 32), (1, 3, 5, 128, 128)):
+        q, k, v = randn(bsz, tq, d), randn(bsz, tk, 2 * d)[..., ::2], randn(bsz, tk, dv)
+        go = randn(bsz, tq, dv)
+        masks = (None, dev(rng.random((bsz, tq, tk)) < 0.5),
+                 FakeArray(np.broadcast_to(rng.random((1, tq, tk)) < 0.5, (bsz, tq, tk))),
+                 rng.random((tq, tk)) < 0.5)                             # host, (Tq, Tk)
+        for mask in masks:
+            for causal in (False, True):
+                o, lse = G.attention_forward(q, k, v, mask, causal, 0.125)
+                dq, dk, dvv = G.attention_backward(q, k, v, o, lse, go, mask, causal, 0.125)
+                assert (o.shape, dq.shape, dk.shape, dvv.shape) == (
+                    (bsz, tq, dv), q.shape, k.shape, v.shape)
+    launched = {name for name, _, _ in FakeRawModule.launches}
+    every = {n for names in cuda_sources.KERNELS.values() for n in names}
+    assert launched == every, f"never launched here: {sorted(every - launched)}"
+
+
+# ---- the framework on 'cuda' tensors --------------------------------------------------------------
+def test_tensor_to_cuda_and_back(fake_gpu, rng):
+    x = mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    y = x.to("cuda")
+    assert y.device == "cuda" and isinstance(y.data, FakeArray) and x.device == "cpu"
+    (y * y).sum().backward()
+    assert isinstance(x.grad, np.ndarray)
+    np.testing.assert_allclose(x.grad, 2 * x.numpy(), rtol=1e-6)
+    assert mg.zeros(2, 3, device="cuda").device == "cuda"
+    assert mg.randn(2, device="cuda").to("cpu").device == "cpu"
+    assert "device='cuda'" in repr(y) and y.cuda() is y
+
+
+def run_both(build, inputs, steps):
+    """``steps(*tensors)`` on the CPU and on the stand-in GPU from the same seed: the loss,
+    and every leaf's gradient, as NumPy arrays."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        mg.manual_seed(0)
+        model = build().to(device) if build else None
+        tensors = [mg.tensor(a, requires_grad=a.dtype.kind == "f", device=device)
+                   for a in inputs]
+        leaves = [t for t in tensors if isinstance(t, mg.Tensor) and t.requires_grad]
+        loss = steps(model, *tensors)
+        loss.backward()
+        grads = [t.grad for t in leaves] + ([p.grad for p in model.parameters()] if model else [])
+        results[device] = (loss.item(), [g if isinstance(g, np.ndarray) else g.get() for g in grads])
+    (cpu_loss, cpu_grads), (gpu_loss, gpu_grads) = results["cpu"], results["cuda"]
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    for c, g in zip(cpu_grads, gpu_grads):
+        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-7)
+
+
+OPS = {
+    "relu-tanh-sigmoid-exp-log-sqrt-abs": lambda m, x: (
+        (F.relu(x) + x.tanh() + x.sigmoid() + (x.abs() + 1).log() + (x.abs() + 1).sqrt()
+         + x.exp()).sum()),
+    "gelu-softmax-log_softmax": lambda m, x: (
+        F.gelu(x) * F.softmax(x, 0) + F.log_softmax(x, -1) + F.gelu(x, "tanh")).sum(),
+    "reductions": lambda m, x: (x.max(1).sum() + x.min() + x.var(0).sum() + x.mean()
+                                + mg.logsumexp(x, 1).sum()),
+    "layer_norm-linear": lambda m, x: m(x).sum(),
+    "shape-ops": lambda m, x: (mg.cat([x, x * 2], 1)[:, ::2].sum() + mg.stack([x, x]).sum()
+                               + x.split(2, 1)[1].sum() + x.T.reshape(-1)[3]),
+    "cross_entropy": lambda m, x: F.cross_entropy(x, mg.tensor([0, 4, -100]).to("cuda" if
+                                                  x.device == "cuda" else "cpu"),
+                                                  label_smoothing=0.1),
+    "where-clamp": lambda m, x: (mg.where(x > 0, x, x * 3) + x.clamp(min=-0.5)
+                                 + x.clamp(max=0.5)).sum(),
+    "attention": lambda m, x: F.scaled_dot_product_attention(
+        x[None], x[None], x[None], is_causal=True).sum(),
+    "attention-bool-mask": lambda m, x: F.scaled_dot_product_attention(
+        x[None], x[None], x[None], attn_mask=(x[:, :3] > 0)).sum(),
+}
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_ops_on_cuda_equal_the_cpu(fake_gpu, rng, op):
+    build = (lambda: mg.nn.Sequential(mg.nn.LayerNorm(5), mg.nn.Linear(5, 4))) \
+        if op == "layer_norm-linear" else None
+    run_both(build, [rng.standard_normal((3, 5)).astype(np.float32)], OPS[op])
+
+
+DEVICE_BUGS = {  # op -> (the loss, where it breaks on a GPU and why)
+    "pow (mse_loss)": (lambda m, x: F.mse_loss(x, x.detach() * 0.5) + (x ** 3).sum(),
+                       "functions/elementwise.py Pow.backward: np.where(b == 0, ...) with a "
+                       "Python-number exponent gives cupy.where a bool condition"),
+    "nll_loss": (lambda m, x: F.nll_loss(F.log_softmax(x, 1), mg.tensor([0, 4, -100]).to(
+                     x.device)),
+                 "nn/functional.py nll_loss: where(keep, ...) with a raw device array; "
+                 "elementwise.where calls np.asarray on it"),
+    "embedding padding_idx": (lambda m, x: (F.embedding(mg.tensor([[0, 1], [2, 0]]).to(x.device),
+                                                        x, padding_idx=0) ** 1.0).sum(),
+                              "nn/functional.py embedding: where(pad, ...) with a raw device "
+                              "array (elementwise.where: np.asarray)"),
+    "attention dropout+causal": (lambda m, x: (mg.manual_seed(1), F.scaled_dot_product_attention(
+        x[None], x[None], x[None], dropout_p=0.5, is_causal=True).sum())[1],
+        "nn/functional.py scaled_dot_product_attention (math path): masked_fill with a raw "
+        "device mask (elementwise.masked_fill: np.asarray)"),
+}
+
+
+@pytest.mark.parametrize("op", DEVICE_BUGS)
+def test_known_device_bugs_outside_the_kernels(fake_gpu, rng, op):
+    loss, why = DEVICE_BUGS[op]
+    try:
+        run_both(None, [rng.standard_normal((3, 5)).astype(np.float32)], loss)
+    except (TypeError, AttributeError) as err:
+        pytest.xfail(f"{why} ({type(err).__name__}: {err})")
+    pytest.fail(f"fixed? {why} -- now passes on the stand-in: move this case to OPS")
+
+
+def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(fake_gpu, rng):
+    from transformer.gpt import GPT, GPTConfig
+    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=0.0)
+    idx, targets = rng.integers(0, 11, (2, 8)), rng.integers(0, 11, (2, 8))
+    targets[0, :2] = -1                                                  # ignored positions
+    results = {}
+    for device in ("cpu", "cuda"):
+        mg.manual_seed(0)
+        model = GPT(config).to(device)
+        opt = mg.optim.AdamW(model.parameters(), lr=1e-2)
+        for _ in range(2):
+            opt.zero_grad()
+            _, loss = model(mg.tensor(idx).to(device), mg.tensor(targets).to(device))
+            loss.backward()
+            mg.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+        model.eval()
+        sample = model.generate(mg.tensor(idx[:1, :3]).to(device), 3, temperature=0)
+        results[device] = (loss.item(), {k: v for k, v in model.state_dict().items()},
+                           sample.numpy())
+    (cpu_loss, cpu_state, cpu_sample), (gpu_loss, gpu_state, gpu_sample) = results.values()
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    for name, value in cpu_state.items():
+        np.testing.assert_allclose(gpu_state[name], value, rtol=1e-5, atol=1e-7, err_msg=name)
+    np.testing.assert_array_equal(gpu_sample, cpu_sample)
+
+
+def test_gpu_checkpoints_save_and_load(fake_gpu, tmp_path, rng):
+    model = mg.nn.Linear(3, 2).to("cuda")
+    opt = mg.optim.AdamW(model.parameters())
+    model(mg.randn(4, 3, device="cuda")).sum().backward()
+    opt.step()
+    mg.save({"model": model.state_dict(), "opt": opt.state_dict()}, tmp_path / "ckpt.npz")
+    loaded = mg.load(tmp_path / "ckpt.npz")
+    other = mg.nn.Linear(3, 2).to("cuda")
+    other.load_state_dict(loaded["model"])
+    other_opt = mg.optim.AdamW(other.parameters())
+    other_opt.load_state_dict(loaded["opt"])
+    assert isinstance(other.weight.data, FakeArray)
+    np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
+    state = other_opt.state[other.weight]
+    assert isinstance(state["exp_avg"], FakeArray) and state["step"] == 1
