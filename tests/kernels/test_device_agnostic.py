@@ -20,8 +20,8 @@ What it cannot see: anything CUDA computes (values, races, shared memory), and C
 that exist in NumPy but not in CuPy (the stand-in has NumPy's). Those need the GPU tests in
 ``test_cupy_gpu.py``.
 
-Tests marked xfail(strict=True) name a device bug in a file outside ``minigrad/kernels``; they
-fail loudly (XPASS) once it is fixed, so the marker must then go.
+The xfailed cases (``expect_device_bug``) name a device bug in a file outside
+``minigrad/kernels``; each fails loudly once its bug is fixed, to be moved to the passing cases.
 """
 import importlib.util
 import re
@@ -539,9 +539,11 @@ def test_ops_on_cuda_equal_the_cpu(fake_gpu, rng, op):
 
 
 DEVICE_BUGS = {  # op -> (the loss, where it breaks on a GPU and why)
-    "pow (mse_loss)": (lambda m, x: F.mse_loss(x, x.detach() * 0.5) + (x ** 3).sum(),
-                       "functions/elementwise.py Pow.backward: np.where(b == 0, ...) with a "
-                       "Python-number exponent gives cupy.where a bool condition"),
+    "pow (mse_loss)": (lambda m, x: F.mse_loss(x, x.detach() * 0.5) + (x ** 3).sum()
+                       + (2.0 ** x).sum(),
+                       "functions/elementwise.py Pow.backward: np.where(b == 0, ...) (and "
+                       "np.where(a == 0, ...) for 2 ** x) with a Python number gives cupy.where "
+                       "a bool condition"),
     "nll_loss": (lambda m, x: F.nll_loss(F.log_softmax(x, 1), mg.tensor([0, 4, -100]).to(
                      x.device)),
                  "nn/functional.py nll_loss: where(keep, ...) with a raw device array; "
@@ -557,14 +559,21 @@ DEVICE_BUGS = {  # op -> (the loss, where it breaks on a GPU and why)
 }
 
 
+def expect_device_bug(why, run):
+    """xfail with ``why`` while ``run()`` breaks as CuPy would; fail once it runs (fixed: the
+    case belongs with the passing ones then)."""
+    try:
+        run()
+    except (TypeError, AttributeError) as err:
+        pytest.xfail(f"{why} ({type(err).__name__}: {err})")
+    pytest.fail(f"fixed? {why} -- it now runs on the stand-in: move it to the passing cases")
+
+
 @pytest.mark.parametrize("op", DEVICE_BUGS)
 def test_known_device_bugs_outside_the_kernels(fake_gpu, rng, op):
     loss, why = DEVICE_BUGS[op]
-    try:
-        run_both(None, [rng.standard_normal((3, 5)).astype(np.float32)], loss)
-    except (TypeError, AttributeError) as err:
-        pytest.xfail(f"{why} ({type(err).__name__}: {err})")
-    pytest.fail(f"fixed? {why} -- now passes on the stand-in: move this case to OPS")
+    expect_device_bug(why, lambda: run_both(
+        None, [rng.standard_normal((3, 5)).astype(np.float32)], loss))
 
 
 def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(fake_gpu, rng):
@@ -609,3 +618,80 @@ def test_gpu_checkpoints_save_and_load(fake_gpu, tmp_path, rng):
     np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
     state = other_opt.state[other.weight]
     assert isinstance(state["exp_avg"], FakeArray) and state["step"] == 1
+
+
+def _models():
+    """name -> (build the model, one loss from it and its device, one decode from it)."""
+    from transformer.bert import BertConfig, BertForMaskedLM, BertForSequenceClassification
+    from transformer.classify import GPTClassifierConfig, GPTForSequenceClassification
+    from transformer.seq2seq import Seq2SeqConfig, Seq2SeqTransformer, make_batch
+    bert = dict(vocab_size=23, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                intermediate_size=16, max_position_embeddings=12, type_vocab_size=2,
+                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    ids, mask = np.array([[1, 5, 6, 7, 2], [1, 8, 2, 0, 0]]), np.array([[1] * 5, [1] * 3 + [0] * 2])
+    src, tgt_in, tgt_out = make_batch([[5, 6, 7], [8]], [[7, 6, 5], [8]])
+
+    def on(device, *arrays):
+        return [mg.tensor(a, device=device) for a in arrays]
+
+    def mlm_loss(model, device):
+        i, m, labels = on(device, ids, mask, np.where(ids == 6, 6, -100))
+        return model(i, attention_mask=m, labels=labels)[1]
+
+    def seq_cls_loss(model, device):
+        i, m, labels = on(device, ids, mask, np.array([0, 1]))
+        return model(i, attention_mask=m, labels=labels)[1]
+
+    def gpt_cls_loss(model, device):
+        i, m = on(device, ids, mask)
+        return F.cross_entropy(model(i, attention_mask=m), *on(device, np.array([0, 1])))
+
+    def seq2seq_loss(model, device):
+        return model(*on(device, src, tgt_in, tgt_out))[1]
+
+    def seq2seq_decode(model, device):
+        (s,) = on(device, src)
+        return model.greedy_decode(s, max_len=4), model.beam_search(s, beam_size=2, max_len=4)
+
+    seq2seq = dict(src_vocab_size=11, tgt_vocab_size=11, d_model=8, n_head=2,
+                   num_encoder_layers=1, num_decoder_layers=1, d_ff=16, dropout=0.0, max_len=10)
+    return {
+        "bert-mlm": (lambda: BertForMaskedLM(BertConfig(**bert)), mlm_loss, None),
+        "bert-classifier": (lambda: BertForSequenceClassification(BertConfig(**bert), 2),
+                            seq_cls_loss, None),
+        "gpt-classifier": (lambda: GPTForSequenceClassification(GPTClassifierConfig(
+            vocab_size=23, block_size=8, n_layer=1, n_head=2, n_embd=8, pooling="mean")),
+            gpt_cls_loss, None),
+        "seq2seq": (lambda: Seq2SeqTransformer(Seq2SeqConfig(**seq2seq)), seq2seq_loss,
+                    seq2seq_decode),
+    }
+
+
+BERT_BUG = ("BERT's token embedding has padding_idx: the embedding bug of "
+            "test_known_device_bugs_outside_the_kernels")
+
+
+@pytest.mark.parametrize("name", ["bert-mlm", "bert-classifier", "gpt-classifier", "seq2seq"])
+def test_transformer_models_on_cuda_equal_the_cpu(fake_gpu, name):
+    if name.startswith("bert"):
+        expect_device_bug(BERT_BUG, lambda: check_model_on_both(name))
+    check_model_on_both(name)
+
+
+def check_model_on_both(name):
+    build, loss_of, decode = _models()[name]
+    results = {}
+    for device in ("cpu", "cuda"):
+        mg.manual_seed(0)
+        model = build().to(device).eval()
+        loss = loss_of(model, device)
+        loss.backward()
+        grads = {n: p.grad if isinstance(p.grad, np.ndarray) else p.grad.get()
+                 for n, p in model.named_parameters() if p.grad is not None}
+        results[device] = loss.item(), grads, decode and decode(model, device)
+    (cpu_loss, cpu_grads, cpu_out), (gpu_loss, gpu_grads, gpu_out) = results.values()
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    assert gpu_grads.keys() == cpu_grads.keys()
+    for n, g in cpu_grads.items():
+        np.testing.assert_allclose(gpu_grads[n], g, rtol=1e-5, atol=1e-7, err_msg=n)
+    assert gpu_out == cpu_out
