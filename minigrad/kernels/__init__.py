@@ -42,7 +42,11 @@ CROSSOVER = {"softmax_forward": 64, "softmax_backward": 128, "log_softmax_forwar
              # measured by hand (not in the sweep), same day, 1 thread, in µs reference / Numba:
              # embedding_backward 256 el. 10.0 / 10.4, 4096 el. 288 / 8; adam_update, 1 el.
              # 47 / 13, 64 el. 19 / 13, 128 el. 10.2 / 6.6 (Numba wins at every size)
-             "embedding_backward": 512, "adam_update": 1}
+             "embedding_backward": 512, "adam_update": 1,
+             # attention, causal, D 8-16, µs reference / Numba, forward and backward: 8 el.
+             # (T 1) 76 / 14 and 46 / 19; 1024 el. 99 / 41 and 122 / 60 (Numba wins at every
+             # size; one query against a KV cache, as in generation, is a tiny call)
+             "attention_forward": 1, "attention_backward": 1}
 DEFAULT_CROSSOVER = 4096
 
 # The Numba kernels live in numba_cpu.py, except these, which have a file of their own.
