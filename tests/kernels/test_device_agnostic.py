@@ -17,7 +17,9 @@ in ``kernels/cuda/*.cu`` (argument count; arrays C-contiguous, of the pointer's 
 a Python float or an int64 size would reach a kernel as garbage on a real GPU.
 
 What it cannot see: anything CUDA computes (values, races, shared memory), and CuPy functions
-that exist in NumPy but not in CuPy (the stand-in has NumPy's). Those need the GPU tests in
+that exist in NumPy but not in CuPy (the stand-in has NumPy's). Those need a GPU: there, every
+framework test here runs a second time on the real CuPy and kernels (the ``gpu`` fixture's
+"cupy" case, at float32 rounding tolerances), next to the kernel tests of
 ``test_cupy_gpu.py``.
 
 The xfailed cases (``expect_device_bug``) name a device bug in a file outside
@@ -375,20 +377,28 @@ fake_cupy.ElementwiseKernel = FakeElementwiseKernel
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture
-def fake_gpu(monkeypatch):
-    """'cuda' is the stand-in for this test: mg.cuda sees one GPU, GPU arrays are FakeArrays,
-    and the kernels of GPU arrays are the reference's (routed as when cupy_gpu cannot load)."""
-    for name, module in (("cupy", fake_cupy), ("cupyx", fake_cupyx),
-                         ("cupyx.scipy", fake_cupyx_scipy),
-                         ("cupyx.scipy.special", fake_cupyx_special)):
-        monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(mg_cuda, "_cupy", None)
-    monkeypatch.setattr(mg_cuda, "_reason", None)
-    monkeypatch.setitem(kernels._modules, "cupy_gpu", None)
+@pytest.fixture(params=["stand-in", "cupy"])
+def gpu(request, monkeypatch):
+    """'cuda' for this test: the stand-in (mg.cuda sees one GPU, GPU arrays are FakeArrays,
+    their kernels the reference's, as when cupy_gpu cannot load), or, on a machine with a GPU,
+    the real CuPy and kernels (the same checks, at float32 rounding tolerances). The CPU side
+    runs the reference kernels. -> the tolerances of the comparisons."""
+    if request.param == "stand-in":
+        for name, module in (("cupy", fake_cupy), ("cupyx", fake_cupyx),
+                             ("cupyx.scipy", fake_cupyx_scipy),
+                             ("cupyx.scipy.special", fake_cupyx_special)):
+            monkeypatch.setitem(sys.modules, name, module)
+        monkeypatch.setattr(mg_cuda, "_cupy", None)
+        monkeypatch.setattr(mg_cuda, "_reason", None)
+        monkeypatch.setitem(kernels._modules, "cupy_gpu", None)
+        tolerance = types.SimpleNamespace(loss=1e-6, rtol=1e-5, atol=1e-7)
+    elif not mg.cuda.is_available():
+        pytest.skip(f"no usable GPU for the real-CuPy run ({mg.cuda.unavailable_reason()})")
+    else:
+        tolerance = types.SimpleNamespace(loss=1e-4, rtol=1e-3, atol=1e-5)
     assert mg.cuda.is_available()
-    with kernels.use("numpy"):                      # the CPU side runs the reference too
-        yield
+    with kernels.use("numpy"):
+        yield tolerance
 
 
 @pytest.fixture
@@ -476,10 +486,10 @@ def test_cupy_gpu_launches_match_the_kernel_signatures(G, rng, dtype):
 
 
 # ---- the framework on 'cuda' tensors --------------------------------------------------------------
-def test_tensor_to_cuda_and_back(fake_gpu, rng):
+def test_tensor_to_cuda_and_back(gpu, rng):
     x = mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
     y = x.to("cuda")
-    assert y.device == "cuda" and isinstance(y.data, FakeArray) and x.device == "cpu"
+    assert y.device == "cuda" and not isinstance(y.data, np.ndarray) and x.device == "cpu"
     (y * y).sum().backward()
     assert isinstance(x.grad, np.ndarray)
     np.testing.assert_allclose(x.grad, 2 * x.numpy(), rtol=1e-6)
@@ -488,7 +498,7 @@ def test_tensor_to_cuda_and_back(fake_gpu, rng):
     assert "device='cuda'" in repr(y) and y.cuda() is y
 
 
-def run_both(build, inputs, steps):
+def run_both(gpu, build, inputs, steps):
     """``steps(*tensors)`` on the CPU and on the stand-in GPU from the same seed: the loss,
     and every leaf's gradient, as NumPy arrays."""
     results = {}
@@ -503,9 +513,9 @@ def run_both(build, inputs, steps):
         grads = [t.grad for t in leaves] + ([p.grad for p in model.parameters()] if model else [])
         results[device] = (loss.item(), [g if isinstance(g, np.ndarray) else g.get() for g in grads])
     (cpu_loss, cpu_grads), (gpu_loss, gpu_grads) = results["cpu"], results["cuda"]
-    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    assert gpu_loss == pytest.approx(cpu_loss, rel=gpu.loss)
     for c, g in zip(cpu_grads, gpu_grads):
-        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g, c, rtol=gpu.rtol, atol=gpu.atol)
 
 
 OPS = {
@@ -532,10 +542,10 @@ OPS = {
 
 
 @pytest.mark.parametrize("op", OPS)
-def test_ops_on_cuda_equal_the_cpu(fake_gpu, rng, op):
+def test_ops_on_cuda_equal_the_cpu(gpu, rng, op):
     build = (lambda: mg.nn.Sequential(mg.nn.LayerNorm(5), mg.nn.Linear(5, 4))) \
         if op == "layer_norm-linear" else None
-    run_both(build, [rng.standard_normal((3, 5)).astype(np.float32)], OPS[op])
+    run_both(gpu, build, [rng.standard_normal((3, 5)).astype(np.float32)], OPS[op])
 
 
 DEVICE_BUGS = {  # op -> (the loss, where it breaks on a GPU and why)
@@ -570,13 +580,13 @@ def expect_device_bug(why, run):
 
 
 @pytest.mark.parametrize("op", DEVICE_BUGS)
-def test_known_device_bugs_outside_the_kernels(fake_gpu, rng, op):
+def test_known_device_bugs_outside_the_kernels(gpu, rng, op):
     loss, why = DEVICE_BUGS[op]
     expect_device_bug(why, lambda: run_both(
-        None, [rng.standard_normal((3, 5)).astype(np.float32)], loss))
+        gpu, None, [rng.standard_normal((3, 5)).astype(np.float32)], loss))
 
 
-def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(fake_gpu, rng):
+def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(gpu, rng):
     from transformer.gpt import GPT, GPTConfig
     config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=0.0)
     idx, targets = rng.integers(0, 11, (2, 8)), rng.integers(0, 11, (2, 8))
@@ -597,13 +607,14 @@ def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(fake_gpu, rng
         results[device] = (loss.item(), {k: v for k, v in model.state_dict().items()},
                            sample.numpy())
     (cpu_loss, cpu_state, cpu_sample), (gpu_loss, gpu_state, gpu_sample) = results.values()
-    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    assert gpu_loss == pytest.approx(cpu_loss, rel=gpu.loss)
     for name, value in cpu_state.items():
-        np.testing.assert_allclose(gpu_state[name], value, rtol=1e-5, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(gpu_state[name], value, rtol=gpu.rtol, atol=gpu.atol,
+                                   err_msg=name)
     np.testing.assert_array_equal(gpu_sample, cpu_sample)
 
 
-def test_gpu_checkpoints_save_and_load(fake_gpu, tmp_path, rng):
+def test_gpu_checkpoints_save_and_load(gpu, tmp_path, rng):
     model = mg.nn.Linear(3, 2).to("cuda")
     opt = mg.optim.AdamW(model.parameters())
     model(mg.randn(4, 3, device="cuda")).sum().backward()
@@ -614,10 +625,10 @@ def test_gpu_checkpoints_save_and_load(fake_gpu, tmp_path, rng):
     other.load_state_dict(loaded["model"])
     other_opt = mg.optim.AdamW(other.parameters())
     other_opt.load_state_dict(loaded["opt"])
-    assert isinstance(other.weight.data, FakeArray)
+    assert other.weight.device == "cuda"
     np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
     state = other_opt.state[other.weight]
-    assert isinstance(state["exp_avg"], FakeArray) and state["step"] == 1
+    assert not isinstance(state["exp_avg"], np.ndarray) and state["step"] == 1
 
 
 def _models():
@@ -672,13 +683,13 @@ BERT_BUG = ("BERT's token embedding has padding_idx: the embedding bug of "
 
 
 @pytest.mark.parametrize("name", ["bert-mlm", "bert-classifier", "gpt-classifier", "seq2seq"])
-def test_transformer_models_on_cuda_equal_the_cpu(fake_gpu, name):
+def test_transformer_models_on_cuda_equal_the_cpu(gpu, name):
     if name.startswith("bert"):
-        expect_device_bug(BERT_BUG, lambda: check_model_on_both(name))
-    check_model_on_both(name)
+        expect_device_bug(BERT_BUG, lambda: check_model_on_both(gpu, name))
+    check_model_on_both(gpu, name)
 
 
-def check_model_on_both(name):
+def check_model_on_both(gpu, name):
     build, loss_of, decode = _models()[name]
     results = {}
     for device in ("cpu", "cuda"):
@@ -690,14 +701,14 @@ def check_model_on_both(name):
                  for n, p in model.named_parameters() if p.grad is not None}
         results[device] = loss.item(), grads, decode and decode(model, device)
     (cpu_loss, cpu_grads, cpu_out), (gpu_loss, gpu_grads, gpu_out) = results.values()
-    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-6)
+    assert gpu_loss == pytest.approx(cpu_loss, rel=gpu.loss)
     assert gpu_grads.keys() == cpu_grads.keys()
     for n, g in cpu_grads.items():
-        np.testing.assert_allclose(gpu_grads[n], g, rtol=1e-5, atol=1e-7, err_msg=n)
+        np.testing.assert_allclose(gpu_grads[n], g, rtol=gpu.rtol, atol=gpu.atol, err_msg=n)
     assert gpu_out == cpu_out
 
 
-def fit_both(make_task, build, steps=3):
+def fit_both(gpu, make_task, build, steps=3):
     """``transformer.train.fit`` for ``steps`` steps on the CPU and on the stand-in GPU: the
     training losses and the last evaluation of each."""
     from transformer.train import (TrainConfig, TrainState, fit, make_optimizer,
@@ -712,12 +723,12 @@ def fit_both(make_task, build, steps=3):
         result = fit(state, make_task(device), config, progress=False, echo=lambda *_: None)
         results[device] = result.losses, result.evals[-1]
     (cpu_losses, cpu_eval), (gpu_losses, gpu_eval) = results.values()
-    assert gpu_losses == pytest.approx(cpu_losses, rel=1e-5)
-    assert gpu_eval == pytest.approx(cpu_eval, rel=1e-5)
+    assert gpu_losses == pytest.approx(cpu_losses, rel=10 * gpu.loss)
+    assert gpu_eval == pytest.approx(cpu_eval, rel=10 * gpu.loss)
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.1])
-def test_fit_a_gpt_on_cuda_equals_the_cpu(fake_gpu, dropout):
+def test_fit_a_gpt_on_cuda_equals_the_cpu(gpu, dropout):
     from transformer.gpt import GPT, GPTConfig
     from transformer.train import LMTask
     ids = np.random.default_rng(0).integers(0, 11, 200)
@@ -725,7 +736,7 @@ def test_fit_a_gpt_on_cuda_equals_the_cpu(fake_gpu, dropout):
                        dropout=dropout)
 
     def run():
-        fit_both(lambda device: LMTask(ids[:150], ids[150:], 8, 2, device=device,
+        fit_both(gpu, lambda device: LMTask(ids[:150], ids[150:], 8, 2, device=device,
                                        eval_batches=1, sample_prompt=[1, 2], sample_tokens=3,
                                        decode=str),
                  lambda: GPT(config))
@@ -736,10 +747,10 @@ def test_fit_a_gpt_on_cuda_equals_the_cpu(fake_gpu, dropout):
     run()
 
 
-def test_fit_a_gpt_classifier_on_cuda_equals_the_cpu(fake_gpu):
+def test_fit_a_gpt_classifier_on_cuda_equals_the_cpu(gpu):
     from transformer.classify import GPTClassifierConfig, GPTForSequenceClassification
     from transformer.train import ClassificationTask
     data = ([[3, 4, 5], [6, 7], [8, 9, 10, 4], [5]], [0, 1, 1, 0])
-    fit_both(lambda device: ClassificationTask(data, data, 2, pad_id=0, device=device),
+    fit_both(gpu, lambda device: ClassificationTask(data, data, 2, pad_id=0, device=device),
              lambda: GPTForSequenceClassification(GPTClassifierConfig(
                  vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)))
