@@ -270,17 +270,18 @@ def main():
     started = time.perf_counter()
     try:
         import cupy
-        device = cupy.cuda.runtime.getDeviceProperties(0)
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
     except Exception as err:
         print(f"gpu_check: no usable CuPy/GPU here ({type(err).__name__}: {err})")
         return 2
+    name = name.decode() if isinstance(name, bytes) else str(name)
     try:
         import torch
         torch = torch if torch.cuda.is_available() else None
     except ImportError:
         torch = None
     from minigrad.kernels import cupy_gpu
-    print(f"GPU: {device['name'].decode()}, CuPy {cupy.__version__}, "
+    print(f"GPU: {name}, CuPy {cupy.__version__}, "
           f"torch {'-' if torch is None else torch.__version__}")
     rng = np.random.default_rng(0)
     correctness, failed = check_correctness(cupy_gpu, cupy, rng)
@@ -288,7 +289,7 @@ def main():
     print(f"\n{failed} correctness failure(s); total {time.perf_counter() - started:.0f} s")
     if os.environ.get("OUT"):
         with open(os.path.join(os.environ["OUT"], "gpu_check.json"), "w") as f:
-            json.dump({"device": device["name"].decode(), "correctness": correctness,
+            json.dump({"device": name, "correctness": correctness,
                        "timings": timings}, f, indent=1, default=str)
     return 1 if failed else 0
 

@@ -81,9 +81,7 @@ def to_device(array, device):
 
 
 def scatter_add(target, index, values):
-    """``target[index] += values``, adding every value even where ``index`` repeats a position."""
-    if array_module(target) is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+    """``target[index] += values``, adding every value even where ``index`` repeats a position:
+    ``np.add.at``, or CuPy's ``cupy.add.at`` (CuPy 12 on; it replaces the deprecated
+    ``cupyx.scatter_add``)."""
+    array_module(target).add.at(target, index, values)

@@ -245,12 +245,13 @@ fake_cupy.cuda = types.SimpleNamespace(
     Device=lambda *_: types.SimpleNamespace(synchronize=lambda: None))
 
 
-def _scatter_add(a, slices, value):
-    """cupyx.scatter_add: np.add.at on the device array (any NumPy data refused)."""
+def _add_at(a, indices, b):
+    """cupy.add.at: np.add.at on the device array (NumPy data refused; indices may come from
+    the host, as for indexing)."""
     if not isinstance(a, FakeArray):
-        raise TypeError(f"cupyx.scatter_add: a must be a cupy.ndarray, got {type(a).__name__}")
-    _reject_host_arrays("cupyx.scatter_add", value)
-    np.add.at(a._a, _unwrap(slices), _unwrap(value))
+        raise TypeError(f"cupy.add.at: a must be a cupy.ndarray, got {type(a).__name__}")
+    _reject_host_arrays("cupy.add.at", b)
+    np.add.at(a._a, _unwrap(indices), _unwrap(b))
 
 
 def _erf(x):
@@ -260,8 +261,8 @@ def _erf(x):
         return FakeArray(np.asarray(R.erf(x._a)))
 
 
+fake_cupy.add = types.SimpleNamespace(at=_add_at)
 fake_cupyx = _Module("cupyx")
-fake_cupyx.scatter_add = _scatter_add
 fake_cupyx_scipy = _Module("cupyx.scipy")
 fake_cupyx_special = _Module("cupyx.scipy.special")
 fake_cupyx_special.erf = _erf
