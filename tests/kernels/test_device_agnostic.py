@@ -1,13 +1,14 @@
 """The GPU code paths, run on the CPU with a stand-in for CuPy: NumPy-on-device mistakes and
 RawKernel argument mistakes found here, not first on a GPU machine.
 
-``FakeCupy`` is a module that plays ``cupy`` (and ``cupyx``) for these tests. Its arrays hold a
+``fake_cupy`` is a module that plays ``cupy`` (and ``fake_cupyx`` ``cupyx``) for these tests. Its arrays hold a
 NumPy array but behave like CuPy's where device code goes wrong (CuPy's ``ndarray`` source,
 ``cupy/_core/core.pyx``, and ``cupy/_sorting/search.py``):
 - ``np.asarray(a)`` (any implicit conversion to NumPy) raises CuPy's TypeError;
 - a NumPy ufunc or function (``np.exp``, ``np.where``, ``np.concatenate``, ...) on one runs the
   ``cupy`` function of the same name (NEP 13 / NEP 18), and raises TypeError when a NumPy array
-  is mixed in as data, or when the ufunc method is not a plain call (``np.add.at``);
+  is mixed in as data, or when the ufunc method is not a plain call (``np.add.at``: device
+  code calls ``cupy.add.at``);
 - ``cupy.where(cond, x, y)`` calls ``cond.astype``: a Python bool condition raises;
 - reductions return 0-d arrays, never NumPy scalars; ``.get()``, ``.item()``, ``float()`` copy
   to the host.
@@ -210,11 +211,7 @@ def _where(condition, x=None, y=None):
     return FakeArray(np.asarray(np.where(*_unwrap((condition, x, y)))))
 
 
-class _Module(types.ModuleType):
-    pass
-
-
-fake_cupy = _Module("cupy")
+fake_cupy = types.ModuleType("cupy")
 fake_cupy.ndarray = FakeArray
 fake_cupy.__version__ = "fake"
 for _name in ("shape", "ndim", "expand_dims", "broadcast_to", "squeeze", "moveaxis", "swapaxes",
@@ -223,9 +220,7 @@ for _name in ("shape", "ndim", "expand_dims", "broadcast_to", "squeeze", "moveax
               "take_along_axis", "argsort", "sort", "argmax", "sum", "mean", "maximum",
               "minimum", "exp", "log", "sqrt", "tanh", "isfinite", "isnan", "isinf", "abs",
               "logaddexp", "log1p", "sign", "allclose", "array_equal", "round", "around",
-              "all", "any", "copy"):
-    setattr(fake_cupy, _name, _on_device(_name))
-for _name in ("concatenate", "stack"):        # a sequence of device arrays
+              "all", "any", "copy", "concatenate", "stack"):
     setattr(fake_cupy, _name, _on_device(_name))
 for _name in ("zeros", "ones", "full", "arange", "eye", "linspace"):
     setattr(fake_cupy, _name, _on_device(_name, strict=False))
@@ -262,9 +257,9 @@ def _erf(x):
 
 
 fake_cupy.add = types.SimpleNamespace(at=_add_at)
-fake_cupyx = _Module("cupyx")
-fake_cupyx_scipy = _Module("cupyx.scipy")
-fake_cupyx_special = _Module("cupyx.scipy.special")
+fake_cupyx = types.ModuleType("cupyx")
+fake_cupyx_scipy = types.ModuleType("cupyx.scipy")
+fake_cupyx_special = types.ModuleType("cupyx.scipy.special")
 fake_cupyx_special.erf = _erf
 fake_cupyx.scipy, fake_cupyx_scipy.special = fake_cupyx_scipy, fake_cupyx_special
 
@@ -313,7 +308,7 @@ class FakeRawModule:
             raise KeyError(f"no kernel {name!r} in the module (has {sorted(self.kernels)})")
         return lambda grid, block, args, shared_mem=0: self._launch(name, grid, block, args)
 
-    def _block_needed(self, name, body):
+    def _block_needed(self, name):
         """The block size this kernel was written for, or None (any multiple of 32 for the
         kernels that reduce over the block)."""
         if name.startswith("attention_backward_dkdv"):
@@ -325,6 +320,22 @@ class FakeRawModule:
             return (tile, tile)
         return None
 
+    @staticmethod
+    def _grid_needed(name, block, named):
+        """The grid that covers the data (one block per row, query tile, key tile or output
+        tile), or None for the grid-stride kernel, which any grid covers."""
+        def tiles(n, size):
+            return -(-int(n) // size)
+        if "rows" in named and name != "cross_entropy_backward":
+            return (int(named["rows"]),)
+        if name.startswith("attention_"):
+            batch = named["q"].shape[0]
+            length = named["Tk"] if "dkdv" in name else named["Tq"]
+            return (batch * tiles(length, block[0]),)
+        if name == "matmul_tiled":
+            return (tiles(named["N"], block[0]), tiles(named["M"], block[1]))
+        return None
+
     def _launch(self, name, grid, block, args):
         where = f"kernel {name}"
         assert isinstance(grid, tuple) and isinstance(block, tuple), (where, grid, block)
@@ -332,7 +343,7 @@ class FakeRawModule:
             (where, grid, block)
         assert np.prod(block) <= 1024 and all(n <= 65535 for n in grid[1:]), (where, grid, block)
         body = self.code.split(f" {name}(", 1)[1]
-        needed = self._block_needed(name, body)
+        needed = self._block_needed(name)
         if needed is not None:
             assert block == needed, f"{where}: block {block}, the kernel is written for {needed}"
         elif "block_reduce" in body.split("extern", 1)[0]:
@@ -340,6 +351,9 @@ class FakeRawModule:
         params = self.kernels[name]
         assert len(args) == len(params), \
             f"{where}: {len(args)} arguments for {len(params)} parameters {[p[2] for p in params]}"
+        covered = self._grid_needed(name, block, dict(zip((p[2] for p in params), args)))
+        assert covered is None or grid == covered, \
+            f"{where}: grid {grid}, the data needs {covered} blocks of {block}"
         for arg, (base, pointer, pname) in zip(args, params):
             expected = self.types[base]
             if pointer:
