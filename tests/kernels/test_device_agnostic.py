@@ -397,7 +397,8 @@ def gpu(request, monkeypatch):
     """'cuda' for this test: the stand-in (mg.cuda sees one GPU, GPU arrays are FakeArrays,
     their kernels the reference's, as when cupy_gpu cannot load), or, on a machine with a GPU,
     the real CuPy and kernels (the same checks, at float32 rounding tolerances). The CPU side
-    runs the reference kernels. -> the tolerances of the comparisons."""
+    runs the reference kernels. -> the tolerances of the comparisons, and ``exact``: the
+    GPU side does the CPU's arithmetic (the stand-in), so rounding cannot flip a decision."""
     if request.param == "stand-in":
         for name, module in (("cupy", fake_cupy), ("cupyx", fake_cupyx),
                              ("cupyx.scipy", fake_cupyx_scipy),
@@ -406,11 +407,11 @@ def gpu(request, monkeypatch):
         monkeypatch.setattr(mg_cuda, "_cupy", None)
         monkeypatch.setattr(mg_cuda, "_reason", None)
         monkeypatch.setitem(kernels._modules, "cupy_gpu", None)
-        tolerance = types.SimpleNamespace(loss=1e-6, rtol=1e-5, atol=1e-7)
+        tolerance = types.SimpleNamespace(loss=1e-6, rtol=1e-5, atol=1e-7, exact=True)
     elif not mg.cuda.is_available():
         pytest.skip(f"no usable GPU for the real-CuPy run ({mg.cuda.unavailable_reason()})")
     else:
-        tolerance = types.SimpleNamespace(loss=1e-4, rtol=1e-3, atol=1e-5)
+        tolerance = types.SimpleNamespace(loss=1e-4, rtol=1e-3, atol=1e-5, exact=False)
     assert mg.cuda.is_available()
     with kernels.use("numpy"):
         yield tolerance
@@ -602,6 +603,10 @@ def test_known_device_bugs_outside_the_kernels(gpu, rng, op):
 
 
 def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(gpu, rng):
+    """The first step's loss and gradients, then (two AdamW steps later, with clipping) the
+    last loss; on the stand-in, where the arithmetic is the CPU's, the weights and a greedy
+    continuation too (on a GPU, Adam's g / √v can turn a rounding difference of a near-zero
+    gradient into a whole step, and a greedy token can flip on a near tie)."""
     from transformer.gpt import GPT, GPTConfig
     config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=0.0)
     idx, targets = rng.integers(0, 11, (2, 8)), rng.integers(0, 11, (2, 8))
@@ -611,22 +616,30 @@ def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(gpu, rng):
         mg.manual_seed(0)
         model = GPT(config).to(device)
         opt = mg.optim.AdamW(model.parameters(), lr=1e-2)
-        for _ in range(2):
+        losses, first_grads = [], None
+        for _ in range(3):
             opt.zero_grad()
             _, loss = model(mg.tensor(idx).to(device), mg.tensor(targets).to(device))
             loss.backward()
+            losses.append(loss.item())
+            first_grads = first_grads or {n: mg.tensor(p.grad).numpy()
+                                          for n, p in model.named_parameters()}
             mg.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
         model.eval()
         sample = model.generate(mg.tensor(idx[:1, :3]).to(device), 3, temperature=0)
-        results[device] = (loss.item(), {k: v for k, v in model.state_dict().items()},
-                           sample.numpy())
-    (cpu_loss, cpu_state, cpu_sample), (gpu_loss, gpu_state, gpu_sample) = results.values()
-    assert gpu_loss == pytest.approx(cpu_loss, rel=gpu.loss)
-    for name, value in cpu_state.items():
-        np.testing.assert_allclose(gpu_state[name], value, rtol=gpu.rtol, atol=gpu.atol,
+        results[device] = losses, first_grads, model.state_dict(), sample.numpy()
+    (cpu_losses, cpu_grads, cpu_state, cpu_sample), (gpu_losses, gpu_grads, gpu_state,
+                                                     gpu_sample) = results.values()
+    assert gpu_losses == pytest.approx(cpu_losses, rel=gpu.loss)
+    for name, value in cpu_grads.items():
+        np.testing.assert_allclose(gpu_grads[name], value, rtol=gpu.rtol, atol=gpu.atol,
                                    err_msg=name)
-    np.testing.assert_array_equal(gpu_sample, cpu_sample)
+    if gpu.exact:
+        for name, value in cpu_state.items():
+            np.testing.assert_allclose(gpu_state[name], value, rtol=gpu.rtol, atol=gpu.atol,
+                                       err_msg=name)
+        np.testing.assert_array_equal(gpu_sample, cpu_sample)
 
 
 def test_gpu_checkpoints_save_and_load(gpu, tmp_path, rng):
@@ -739,7 +752,9 @@ def fit_both(gpu, make_task, build, steps=3):
         results[device] = result.losses, result.evals[-1]
     (cpu_losses, cpu_eval), (gpu_losses, gpu_eval) = results.values()
     assert gpu_losses == pytest.approx(cpu_losses, rel=10 * gpu.loss)
-    assert gpu_eval == pytest.approx(cpu_eval, rel=10 * gpu.loss)
+    assert gpu_eval["val_loss"] == pytest.approx(cpu_eval["val_loss"], rel=10 * gpu.loss)
+    if gpu.exact:                           # an accuracy can flip on a near tie on a GPU
+        assert gpu_eval == pytest.approx(cpu_eval, rel=10 * gpu.loss)
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.1])
