@@ -34,7 +34,7 @@ import numpy as np
 
 from minigrad import registry
 from minigrad.errors import AnomalyError, BackwardError, DTypeError, ShapeError
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, array_of
 
 __all__ = ["Function", "Context", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "detect_anomaly", "backward"]
@@ -220,9 +220,9 @@ def _check_forward(cls, out, args, kwargs):
     if bool(np.isnan(out).any()):
         problem = "NaN"
     else:
-        inputs = [a.data if isinstance(a, Tensor) else a for a in (*args, *kwargs.values())]
-        if any(np.issubdtype(np.asarray(a).dtype, np.inexact) and np.isinf(a).any()
-               for a in inputs if isinstance(a, (np.ndarray, float, np.floating))):
+        inputs = [array_of(a) for a in (*args, *kwargs.values())
+                  if isinstance(a, (Tensor, float)) or hasattr(a, "dtype")]   # CuPy's too
+        if any(a.dtype.kind in "fc" and bool(np.isinf(a).any()) for a in inputs):
             return  # the infinity came in through an input: a mask value, say
         problem = "Inf"
     raise AnomalyError(f"{cls.__name__}.forward produced {problem} "

@@ -8,7 +8,7 @@ import numpy as np
 from minigrad.device import device_of
 from minigrad.errors import DTypeError, MinigradError
 
-__all__ = ["Tensor", "float32", "float64", "int64", "bool_"]
+__all__ = ["Tensor", "array_of", "float32", "float64", "int64", "bool_"]
 
 float32, float64, int64, bool_ = np.float32, np.float64, np.int64, np.bool_
 
@@ -249,6 +249,14 @@ class Tensor:
 
     def __getitem__(self, index):
         return _functions().shape.getitem(self, index)
+
+
+def array_of(x):
+    """The array behind ``x``: a Tensor's data; a NumPy or CuPy array as it is (``np.asarray``
+    refuses a CuPy array); anything else (a list, a number) as a NumPy array."""
+    if isinstance(x, Tensor):
+        return x.data
+    return x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
 
 
 _FUNCTIONS = None

@@ -34,7 +34,7 @@ from minigrad.errors import ShapeError
 from minigrad.functions import clamp
 from minigrad.nn import Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, init
 from minigrad.nn import functional as F
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, array_of
 
 from .attention import MultiHeadAttention
 from .embedding import LearnedPositionalEmbedding
@@ -266,7 +266,7 @@ def mean_pool(hidden, attention_mask, normalize=False):
     >>> mean_pool(h, [[1, 1, 0]]).tolist()
     [[2.0, 1.0]]
     """
-    m = attention_mask.data if isinstance(attention_mask, Tensor) else np.asarray(attention_mask)
+    m = array_of(attention_mask)
     if m.shape != hidden.shape[:2]:
         raise ShapeError(f"mean_pool: attention_mask of shape {m.shape} does not fit hidden of "
                          f"shape {hidden.shape}; expected {hidden.shape[:2]}")

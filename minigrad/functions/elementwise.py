@@ -8,7 +8,7 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.broadcast import broadcast_shapes, unbroadcast
 from minigrad.errors import ShapeError
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, array_of
 
 __all__ = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh",
            "sigmoid", "relu", "clamp", "where", "masked_fill"]
@@ -111,14 +111,22 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         da = db = None
         if ctx.needs_input_grad[0]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                slope = np.where(b == 0, 0, b * a ** (b - 1))   # x**0 is constant: 0 at x = 0 too
+            with np.errstate(divide="ignore", invalid="ignore"):     # x**0 is constant: 0
+                slope = _where_zero(b, np.zeros_like(a), lambda: b * a ** (b - 1))
             da = unbroadcast(g * slope, np.shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                dlog = np.where(a == 0, 0, y * np.log(a))
+                dlog = _where_zero(a, np.zeros_like(y), lambda: y * np.log(a))
             db = unbroadcast(g * dlog, np.shape(b))
         return da, db
+
+
+def _where_zero(x, zero, value):
+    """``zero`` where x == 0, else ``value()``; a Python-number x picks one whole (an array
+    condition would be a plain bool, which CuPy's where does not take)."""
+    if isinstance(x, (int, float)):
+        return zero if x == 0 else value()
+    return np.where(x == 0, 0, value())
 
 
 class Neg(Function):
@@ -366,7 +374,7 @@ def clamp(x, min=None, max=None):
 
 def where(condition, a, b):
     """Pick from a where condition is true, else from b (all three broadcast together)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = array_of(condition)
     broadcast_shapes("where", cond.shape, np.shape(a.data if isinstance(a, Tensor) else a),
                      np.shape(b.data if isinstance(b, Tensor) else b))
     return Where.apply(cond, _scalar(a), _scalar(b))
@@ -374,7 +382,7 @@ def where(condition, a, b):
 
 def masked_fill(x, mask, value):
     """x with ``value`` written where ``mask`` is true; mask must broadcast to x's shape."""
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = array_of(mask)
     if broadcast_shapes("masked_fill", x.shape, mask.shape) != x.shape:
         raise ShapeError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
                          f"input's shape {x.shape}")

@@ -18,7 +18,7 @@ from minigrad.functions.nn_ops import (GELU, BCEWithLogits, CrossEntropy, LayerN
                                        PackedQKVAttention, ScaledDotProductAttention,
                                        log_softmax, softmax)
 from minigrad.random import generator
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, array_of
 
 __all__ = ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "embedding",
            "layer_norm", "dropout", "one_hot", "cross_entropy", "nll_loss", "mse_loss",
@@ -78,7 +78,7 @@ def embedding(idx, weight, padding_idx=None):
     Backward (GetItem's): dW[v] = Σ of g over the positions where idx = v (a scatter-add of
     rows). Positions holding ``padding_idx`` pass no gradient: that row never trains.
     """
-    idx = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    idx = to_device(array_of(idx), weight.device)
     _check_indices("embedding", idx, weight.shape[0], "idx")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
@@ -132,7 +132,7 @@ def one_hot(idx, num_classes=-1):
     >>> one_hot(mg.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    idx = array_of(idx)
     if num_classes == -1:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     _check_indices("one_hot", idx, num_classes, "idx")
@@ -161,7 +161,7 @@ def _rows_of_classes(op, input, target, ignore_index):
     As PyTorch, the class dim of ``input`` is dim 1 (dim 0 for an unbatched (C,) input) and
     ``target`` has input's shape without it. Returns the two and target's shape.
     """
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target = to_device(array_of(target), input.device)
     class_dim = 1 if input.ndim >= 2 else 0
     expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
     if input.ndim == 0 or target.shape != expected:

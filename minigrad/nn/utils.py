@@ -5,7 +5,10 @@ The clipping functions change ``p.grad`` in place; call them between ``loss.back
 """
 import math
 
+import numpy as np
+
 from minigrad.creation import tensor
+from minigrad.device import array_module
 from minigrad.errors import ShapeError
 from minigrad.functions.shape import cat
 from minigrad.tensor import Tensor
@@ -35,10 +38,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     norm_type = float(norm_type)
     if not grads:
         return tensor(0.0)
+    xp = array_module(grads[0])
+    # each parameter's part stays on the gradients' device: one transfer, for the total
     if norm_type == math.inf:
-        total = max(float(abs(g).max()) for g in grads)
-    else:
-        total = sum(float((abs(g) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
+        total = float(xp.stack([abs(g).max() for g in grads]).max())
+    else:                                             # vdot(g, g) = Σ g², no temporaries
+        parts = [xp.vdot(g, g) if norm_type == 2 else (abs(g) ** norm_type).sum() for g in grads]
+        total = float(xp.stack(parts).sum(dtype=np.float64)) ** (1 / norm_type)
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads:

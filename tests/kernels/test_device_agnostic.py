@@ -23,8 +23,9 @@ framework test here runs a second time on the real CuPy and kernels (the ``gpu``
 "cupy" case, at float32 rounding tolerances), next to the kernel tests of
 ``test_cupy_gpu.py``.
 
-The xfailed cases (``expect_device_bug``) name a device bug in a file outside
-``minigrad/kernels``; each fails loudly once its bug is fixed, to be moved to the passing cases.
+Found by it and fixed: ``where``/``masked_fill`` called ``np.asarray`` on device masks (BERT's
+padding embedding, ``nll_loss``, attention with dropout broke), ``Pow.backward`` gave
+``cupy.where`` a Python bool (``mse_loss``, ``x ** n``); the cases below keep them fixed.
 """
 import importlib.util
 import re
@@ -220,7 +221,7 @@ for _name in ("shape", "ndim", "expand_dims", "broadcast_to", "squeeze", "moveax
               "take_along_axis", "argsort", "sort", "argmax", "sum", "mean", "maximum",
               "minimum", "exp", "log", "sqrt", "tanh", "isfinite", "isnan", "isinf", "abs",
               "logaddexp", "log1p", "sign", "allclose", "array_equal", "round", "around",
-              "all", "any", "copy", "concatenate", "stack"):
+              "all", "any", "copy", "concatenate", "stack", "vdot"):
     setattr(fake_cupy, _name, _on_device(_name))
 for _name in ("zeros", "ones", "full", "arange", "eye", "linspace"):
     setattr(fake_cupy, _name, _on_device(_name, strict=False))
@@ -514,6 +515,14 @@ def test_tensor_to_cuda_and_back(gpu, rng):
     assert "device='cuda'" in repr(y) and y.cuda() is y
 
 
+def test_detect_anomaly_on_cuda_allows_an_infinite_input_and_names_a_nan(gpu, rng):
+    x = mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), device="cuda")
+    with mg.detect_anomaly():
+        x.masked_fill(x > 0, float("-inf")) + 1                 # the -inf came in: allowed
+        with pytest.raises(mg.errors.AnomalyError, match="NaN"), np.errstate(invalid="ignore"):
+            (x.abs() + 1).log() * float("inf") * 0
+
+
 def run_both(gpu, build, inputs, steps):
     """``steps(*tensors)`` on the CPU and on the stand-in GPU from the same seed: the loss,
     and every leaf's gradient, as NumPy arrays."""
@@ -554,6 +563,14 @@ OPS = {
         x[None], x[None], x[None], is_causal=True).sum(),
     "attention-bool-mask": lambda m, x: F.scaled_dot_product_attention(
         x[None], x[None], x[None], attn_mask=(x[:, :3] > 0)).sum(),
+    "pow-mse_loss": lambda m, x: F.mse_loss(x, x.detach() * 0.5) + (x ** 3).sum()
+    + (2.0 ** x).sum(),
+    "nll_loss": lambda m, x: F.nll_loss(F.log_softmax(x, 1), mg.tensor([0, 4, -100]).to(
+        x.device)),
+    "embedding-padding_idx": lambda m, x: (F.embedding(mg.tensor([[0, 1], [2, 0]]).to(x.device),
+                                                       x, padding_idx=0) ** 1.0).sum(),
+    "attention-dropout-causal": lambda m, x: (mg.manual_seed(1), F.scaled_dot_product_attention(
+        x[None], x[None], x[None], dropout_p=0.5, is_causal=True).sum())[1],
 }
 
 
@@ -562,44 +579,6 @@ def test_ops_on_cuda_equal_the_cpu(gpu, rng, op):
     build = (lambda: mg.nn.Sequential(mg.nn.LayerNorm(5), mg.nn.Linear(5, 4))) \
         if op == "layer_norm-linear" else None
     run_both(gpu, build, [rng.standard_normal((3, 5)).astype(np.float32)], OPS[op])
-
-
-DEVICE_BUGS = {  # op -> (the loss, where it breaks on a GPU and why)
-    "pow (mse_loss)": (lambda m, x: F.mse_loss(x, x.detach() * 0.5) + (x ** 3).sum()
-                       + (2.0 ** x).sum(),
-                       "functions/elementwise.py Pow.backward: np.where(b == 0, ...) (and "
-                       "np.where(a == 0, ...) for 2 ** x) with a Python number gives cupy.where "
-                       "a bool condition"),
-    "nll_loss": (lambda m, x: F.nll_loss(F.log_softmax(x, 1), mg.tensor([0, 4, -100]).to(
-                     x.device)),
-                 "nn/functional.py nll_loss: where(keep, ...) with a raw device array; "
-                 "elementwise.where calls np.asarray on it"),
-    "embedding padding_idx": (lambda m, x: (F.embedding(mg.tensor([[0, 1], [2, 0]]).to(x.device),
-                                                        x, padding_idx=0) ** 1.0).sum(),
-                              "nn/functional.py embedding: where(pad, ...) with a raw device "
-                              "array (elementwise.where: np.asarray)"),
-    "attention dropout+causal": (lambda m, x: (mg.manual_seed(1), F.scaled_dot_product_attention(
-        x[None], x[None], x[None], dropout_p=0.5, is_causal=True).sum())[1],
-        "nn/functional.py scaled_dot_product_attention (math path): masked_fill with a raw "
-        "device mask (elementwise.masked_fill: np.asarray)"),
-}
-
-
-def expect_device_bug(why, run):
-    """xfail with ``why`` while ``run()`` breaks as CuPy would; fail once it runs (fixed: the
-    case belongs with the passing ones then)."""
-    try:
-        run()
-    except (TypeError, AttributeError) as err:
-        pytest.xfail(f"{why} ({type(err).__name__}: {err})")
-    pytest.fail(f"fixed? {why} -- it now runs on the stand-in: move it to the passing cases")
-
-
-@pytest.mark.parametrize("op", DEVICE_BUGS)
-def test_known_device_bugs_outside_the_kernels(gpu, rng, op):
-    loss, why = DEVICE_BUGS[op]
-    expect_device_bug(why, lambda: run_both(
-        gpu, None, [rng.standard_normal((3, 5)).astype(np.float32)], loss))
 
 
 def test_gpt_forward_backward_and_adamw_step_on_cuda_equal_the_cpu(gpu, rng):
@@ -706,14 +685,8 @@ def _models():
     }
 
 
-BERT_BUG = ("BERT's token embedding has padding_idx: the embedding bug of "
-            "test_known_device_bugs_outside_the_kernels")
-
-
 @pytest.mark.parametrize("name", ["bert-mlm", "bert-classifier", "gpt-classifier", "seq2seq"])
 def test_transformer_models_on_cuda_equal_the_cpu(gpu, name):
-    if name.startswith("bert"):
-        expect_device_bug(BERT_BUG, lambda: check_model_on_both(gpu, name))
     check_model_on_both(gpu, name)
 
 
@@ -765,16 +738,10 @@ def test_fit_a_gpt_on_cuda_equals_the_cpu(gpu, dropout):
     config = GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8,
                        dropout=dropout)
 
-    def run():
-        fit_both(gpu, lambda device: LMTask(ids[:150], ids[150:], 8, 2, device=device,
-                                       eval_batches=1, sample_prompt=[1, 2], sample_tokens=3,
-                                       decode=str),
-                 lambda: GPT(config))
-    if dropout:
-        expect_device_bug("GPT with dropout > 0: packed_qkv_attention takes the math path of "
-                          "scaled_dot_product_attention, whose masked_fill gets a raw device "
-                          "mask (the 'attention dropout+causal' bug)", run)
-    run()
+    fit_both(gpu, lambda device: LMTask(ids[:150], ids[150:], 8, 2, device=device,
+                                   eval_batches=1, sample_prompt=[1, 2], sample_tokens=3,
+                                   decode=str),
+             lambda: GPT(config))
 
 
 def test_fit_a_gpt_classifier_on_cuda_equals_the_cpu(gpu):
@@ -810,21 +777,17 @@ def test_pretrain_resume_and_finetune_on_cuda_equal_the_cpu(gpu, tmp_path, model
     def losses(run_dir):
         return {r["step"]: r["loss"] for r in Run(run_dir).metrics() if "loss" in r}
 
-    def run():
-        results = {}
-        for device in ("cpu", "cuda"):
-            folder = tmp_path / device
-            pretrain(pre, folder / "pretrain", device=device, stop_at=2, **quiet)
-            pretrain(pre, folder / "pretrain", device=device, resume=True, **quiet)
-            tuned = {}
-            if model == "gpt":
-                finetune(fine, folder / "finetune", device=device, **quiet)
-                tuned = losses(folder / "finetune")
-            results[device] = losses(folder / "pretrain"), tuned
-        (cpu_pre, cpu_tuned), (gpu_pre, gpu_tuned) = results.values()
-        assert list(gpu_pre) == [1, 2, 3, 4] and len(gpu_tuned) == (3 if model == "gpt" else 0)
-        assert gpu_pre == pytest.approx(cpu_pre, rel=10 * gpu.loss)
-        assert gpu_tuned == pytest.approx(cpu_tuned, rel=10 * gpu.loss)
-    if model == "bert":
-        expect_device_bug(BERT_BUG, run)
-    run()
+    results = {}
+    for device in ("cpu", "cuda"):
+        folder = tmp_path / device
+        pretrain(pre, folder / "pretrain", device=device, stop_at=2, **quiet)
+        pretrain(pre, folder / "pretrain", device=device, resume=True, **quiet)
+        tuned = {}
+        if model == "gpt":
+            finetune(fine, folder / "finetune", device=device, **quiet)
+            tuned = losses(folder / "finetune")
+        results[device] = losses(folder / "pretrain"), tuned
+    (cpu_pre, cpu_tuned), (gpu_pre, gpu_tuned) = results.values()
+    assert list(gpu_pre) == [1, 2, 3, 4] and len(gpu_tuned) == (3 if model == "gpt" else 0)
+    assert gpu_pre == pytest.approx(cpu_pre, rel=10 * gpu.loss)
+    assert gpu_tuned == pytest.approx(cpu_tuned, rel=10 * gpu.loss)
