@@ -1,4 +1,5 @@
-"""The GPU kernels: CUDA C (``kernels/cuda/*.cu``) compiled by CuPy, plus element-wise GELU.
+"""The GPU kernels: CUDA C (``kernels/cuda/*.cu``) compiled by CuPy, plus element-wise GELU
+and Adam.
 
 Each function here computes exactly its namesake in ``reference.py`` (same signature, same
 returns, tested against it); its docstring says how: which CUDA kernel and the launch layout
@@ -27,7 +28,8 @@ from minigrad.kernels import cuda_sources, reference
 __all__ = ["matmul", "matmul_tiled", "softmax_forward", "softmax_backward",
            "log_softmax_forward", "log_softmax_backward", "layer_norm_forward",
            "layer_norm_backward", "cross_entropy_forward", "cross_entropy_backward",
-           "gelu_forward", "gelu_backward", "attention_forward", "attention_backward"]
+           "gelu_forward", "gelu_backward", "attention_forward", "attention_backward",
+           "adam_update"]
 
 _modules = {}          # (file, dtype name, head_dim_max) -> cupy.RawModule
 
@@ -276,6 +278,53 @@ def gelu_backward(x, g, approximate):
     if not _compiled(x, g):
         return reference.gelu_backward(x, g, approximate)
     return _gelu_kernel("backward", approximate)(x, g)
+
+
+# ---- Adam / AdamW (element-wise, in place: p, m, v and v_max are the kernel's outputs) -----
+_ADAM_KERNELS = {}
+_ADAM_CODE = """
+    const T grad = g + wd * p;                  // wd: the L2 penalty's (0 for AdamW)
+    p *= decay;                                 // 1 - lr wd for AdamW, else 1
+    m = beta1 * m + one_minus_beta1 * grad;
+    v = beta2 * v + one_minus_beta2 * grad * grad;
+    {amsgrad}
+    p -= step_size * (m / (sqrt({v_hat}) / bias2_root + eps));"""
+
+
+def _adam_kernel(amsgrad):
+    if amsgrad not in _ADAM_KERNELS:
+        code = _ADAM_CODE.format(amsgrad="v_max = max(v_max, v);" if amsgrad else "",
+                                 v_hat="v_max" if amsgrad else "v")
+        _ADAM_KERNELS[amsgrad] = cupy.ElementwiseKernel(
+            "T g, T wd, T decay, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, "
+            "T step_size, T bias2_root, T eps",
+            "T p, T m, T v" + (", T v_max" if amsgrad else ""), code,
+            "minigrad_adam_amsgrad" if amsgrad else "minigrad_adam")
+    return _ADAM_KERNELS[amsgrad]
+
+
+def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1,
+                beta2, eps, weight_decay, decoupled):
+    """Computes: see reference.adam_update (its formulas and scalars, in its order of
+    operations; CUDA may fuse a multiply and an add, so a last bit can differ).
+
+    One ``cupy.ElementwiseKernel`` launch per parameter, one thread per element, updating
+    p, m, v (and v_max) in place as the kernel's outputs: one pass over memory where the
+    reference's dozen array operations make a dozen. Scalars go in the parameter's dtype.
+    """
+    for p, g, m, v, v_max, step in zip(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+                                       steps):
+        outputs = (p, m, v) if v_max is None else (p, m, v, v_max)
+        if not _compiled(g, *outputs):
+            reference.adam_update([p], [g], [m], [v], [v_max], [step], lr, beta1, beta2, eps,
+                                  weight_decay, decoupled)
+            continue
+        t = p.dtype.type
+        wd, decay = (0.0, 1 - lr * weight_decay) if decoupled else (weight_decay, 1.0)
+        _adam_kernel(v_max is not None)(
+            g, t(wd), t(decay), t(beta1), t(1 - beta1), t(beta2), t(1 - beta2),
+            t(lr / (1 - beta1 ** step)),
+            t(math.sqrt(1 - beta2 ** step)), t(eps), *outputs)
 
 
 # ---- attention ---------------------------------------------------------------------------

@@ -235,6 +235,28 @@ def test_attention(G, rng, dtype, sizes, masking):
 
 
 @needs_gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("decoupled, weight_decay, amsgrad",
+                         [(True, 0.1, False), (False, 0.1, False), (True, 0.0, True)],
+                         ids=["adamw", "adam-l2", "amsgrad"])
+def test_adam_update(G, rng, dtype, decoupled, weight_decay, amsgrad):
+    shapes = [(7, 13), (1,), (129, 64)]
+    params, grads, ms = ([randn(rng, s, dtype) for s in shapes] for _ in range(3))
+    vs, v_maxes = ([np.abs(randn(rng, s, dtype)) for s in shapes] for _ in range(2))
+    v_maxes = v_maxes if amsgrad else [None] * len(shapes)
+    host = [[None if a is None else a.copy() for a in arrays]
+            for arrays in (params, grads, ms, vs, v_maxes)]
+    device = [on_gpu(*arrays) for arrays in (params, grads, ms, vs, v_maxes)]
+    steps, scalars = [1, 7, 1000], (1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled)
+    R.adam_update(*host, steps, *scalars)
+    G.adam_update(*device, steps, *scalars)
+    for name, want, got in zip(("p", "g", "m", "v", "v_max"), host, device):
+        for i, (w, d) in enumerate(zip(want, got)):
+            if w is not None:
+                assert_matches(d, w, dtype, f"adam_update {name}[{i}]")
+
+
+@needs_gpu
 def test_the_switch_sends_gpu_arrays_to_cupy_gpu(G):
     from minigrad import kernels
     (x,) = on_gpu(np.zeros((2, 3), np.float32))

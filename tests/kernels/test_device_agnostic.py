@@ -370,22 +370,29 @@ class FakeRawModule:
 
 class FakeElementwiseKernel:
     """cupy.ElementwiseKernel(in_params, out_params, operation, name): checks the call's
-    arguments against ``in_params`` (one dtype per type letter) and returns empty outputs."""
+    arguments against the parameters (device arrays, or NumPy scalars of the array's dtype;
+    one dtype per type letter; outputs given in place must have the broadcast shape) and
+    returns the outputs, empty unless given."""
 
     def __init__(self, in_params, out_params, operation, name="kernel", **kwargs):
         self.ins = [p.split() for p in in_params.split(",")]
         self.outs = [p.split() for p in out_params.split(",")]
-        assert len(self.outs) == 1 and re.fullmatch(r"\w+", name), (out_params, name)
+        assert re.fullmatch(r"\w+", name), name
         assert all(n in operation for _, n in self.ins + self.outs), operation
 
     def __call__(self, *args):
-        assert len(args) == len(self.ins), (len(args), self.ins)
+        given = len(args) - len(self.ins)
+        assert given in (0, len(self.outs)) and (given or len(self.outs) == 1), \
+            (len(args), self.ins, self.outs)
         types_seen = {}
-        for arg, (letter, pname) in zip(args, self.ins):
-            assert isinstance(arg, FakeArray), f"{pname}: {type(arg)}"
+        for arg, (letter, pname) in zip(args, self.ins + self.outs):
+            assert isinstance(arg, (FakeArray, np.generic)), f"{pname}: {type(arg)}"
             assert types_seen.setdefault(letter, arg.dtype) == arg.dtype, (pname, types_seen)
-        shape = np.broadcast_shapes(*(a.shape for a in args))
-        return FakeArray(np.empty(shape, dtype=types_seen[self.outs[0][0]]))
+        shape = np.broadcast_shapes(*(a.shape for a in args[:len(self.ins)]))
+        outputs = args[len(self.ins):] or [FakeArray(np.empty(shape, types_seen[letter]))
+                                           for letter, _ in self.outs]
+        assert all(isinstance(o, FakeArray) and o.shape == shape for o in outputs), shape
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 fake_cupy.RawModule = FakeRawModule
@@ -485,6 +492,12 @@ def test_cupy_gpu_launches_match_the_kernel_signatures(G, rng, dtype):
         assert G.gelu_forward(x, approximate).shape == x.shape
         assert G.gelu_backward(x, g, approximate).dtype == dtype
     assert G.matmul_tiled(randn(17, 5), FakeArray(rng.standard_normal((9, 5)).astype(dtype).T)).shape == (17, 9)
+    for amsgrad in (False, True):
+        for decoupled in (False, True):
+            shapes = [(7, 13), (3,)]
+            state = [[randn(*s) for s in shapes] for _ in range(4)]
+            v_max = [randn(*s) if amsgrad else None for s in shapes]
+            G.adam_update(*state, v_max, [1, 5], 1e-3, 0.9, 0.999, 1e-8, 0.1, decoupled)
     for (bsz, tq, tk, d, dv) in ((2, 7, 7, 13, 13), (1, 65, 130, 64, 32), (1, 3, 5, 128, 128)):
         q, k, v = randn(bsz, tq, d), randn(bsz, tk, 2 * d)[..., ::2], randn(bsz, tk, dv)
         go = randn(bsz, tq, dv)
