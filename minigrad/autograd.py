@@ -171,11 +171,16 @@ class Function:
         """Run the op on tensors (and plain values); record it when a gradient is needed."""
         for used in registry._tracers:
             used.record(cls, args, kwargs)
-        arrays, needs = [], []
+        arrays, needs, parents = [], [], []
         for a in args:
-            is_tensor = isinstance(a, Tensor)
-            arrays.append(a.data if is_tensor else a)
-            needs.append(is_tensor and a.requires_grad)
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                parents.append(a)
+            else:
+                arrays.append(a)
+                needs.append(False)
+                parents.append(None)
         ctx = Context()
         ctx.needs_input_grad = tuple(needs)
         try:
@@ -195,7 +200,7 @@ class Function:
             result.requires_grad = True
             result._op = cls
             result._ctx = ctx
-            result._parents = tuple(a if isinstance(a, Tensor) else None for a in args)
+            result._parents = tuple(parents)
             if _mode.anomaly:
                 ctx._created_at = _user_frame()
         return result
