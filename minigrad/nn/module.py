@@ -109,11 +109,11 @@ class Module:
 
     def __getattr__(self, name):
         """Called only when normal lookup fails: look in the tables, else a clear AttributeError."""
-        tables = [self.__dict__.get(table, {}) for table in _TABLES]
-        for entries in tables:
-            if name in entries:
-                return entries[name]
-        known = [*self.__dict__, *(key for entries in tables for key in entries)]
+        attributes = self.__dict__
+        for table in _TABLES:
+            if name in attributes.get(table, ()):
+                return attributes[table][name]
+        known = [*attributes, *(key for table in _TABLES for key in attributes.get(table, ()))]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
