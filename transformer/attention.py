@@ -167,7 +167,7 @@ class MultiHeadAttention(Module):
         Tk = k.shape[2]
 
         mask = self._mask(x, Tq, Tk, causal, key_padding_mask, attn_mask)
-        fused_causal = causal and mask is None          # top-left aligned: right only if Tq == Tk
+        fused_causal = causal and mask is None and Tq == Tk     # top-left aligned: Tq == Tk only
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=fused_causal,
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(B, Tq, C)          # (B, Tq, H, D) -> (B, Tq, C): concat heads
@@ -175,10 +175,11 @@ class MultiHeadAttention(Module):
 
     def _mask(self, x, Tq, Tk, causal, key_padding_mask, attn_mask):
         """The bool attend-mask (True = may attend) broadcastable to (B, H, Tq, Tk), or None when
-        the only constraint is a causal mask with Tq == Tk (the fused ``is_causal`` path)."""
+        the only constraint is a causal mask with Tq == Tk (the fused ``is_causal`` path) or
+        with one query after a cache (it sees every key)."""
         xp = array_module(x.data)
         mask = None
-        if causal and Tq != Tk:
+        if causal and Tq != Tk and Tq > 1:     # one query, the newest, sees every key: no mask
             mask = causal_mask(Tq, Tk, xp)                                      # (Tq, Tk)
         if key_padding_mask is not None:
             pad = _array(key_padding_mask, xp)
