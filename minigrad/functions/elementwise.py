@@ -112,20 +112,21 @@ class Pow(Function):
         da = db = None
         if ctx.needs_input_grad[0]:
             with np.errstate(divide="ignore", invalid="ignore"):     # x**0 is constant: 0
-                slope = _where_zero(b, np.zeros_like(a), lambda: b * a ** (b - 1))
+                slope = _where_zero(b, lambda: b * a ** (b - 1), like=a)
             da = unbroadcast(g * slope, np.shape(a))
         if ctx.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                dlog = _where_zero(a, np.zeros_like(y), lambda: y * np.log(a))
+                dlog = _where_zero(a, lambda: y * np.log(a), like=y)
             db = unbroadcast(g * dlog, np.shape(b))
         return da, db
 
 
-def _where_zero(x, zero, value):
-    """``zero`` where x == 0, else ``value()``; a Python-number x picks one whole (an array
-    condition would be a plain bool, which CuPy's where does not take)."""
+def _where_zero(x, value, like):
+    """0 where x == 0, else ``value()``. A Python-number x takes one branch whole (zeros of
+    ``like``'s shape, or ``value()``): its condition would be a plain bool, which CuPy's
+    where does not take."""
     if isinstance(x, (int, float)):
-        return zero if x == 0 else value()
+        return np.zeros_like(like) if x == 0 else value()
     return np.where(x == 0, 0, value())
 
 
