@@ -43,10 +43,12 @@ CROSSOVER = {"softmax_forward": 64, "softmax_backward": 128, "log_softmax_forwar
              # embedding_backward 256 el. 10.0 / 10.4, 4096 el. 288 / 8; adam_update, 1 el.
              # 47 / 13, 64 el. 19 / 13, 128 el. 10.2 / 6.6 (Numba wins at every size)
              "embedding_backward": 512, "adam_update": 1,
-             # attention, causal, D 8-16, µs reference / Numba, forward and backward: 8 el.
-             # (T 1) 76 / 14 and 46 / 19; 1024 el. 99 / 41 and 122 / 60 (Numba wins at every
-             # size; one query against a KV cache, as in generation, is a tiny call)
-             "attention_forward": 1, "attention_backward": 1}
+             # attention: Numba wins at every size (causal, D 8-16, µs reference / Numba,
+             # forward and backward: 8 el. 76 / 14 and 46 / 19; 1024 el. 99 / 41 and 122 / 60),
+             # but below 4096 elements the gain is tens of µs a call, while the first call
+             # compiles the kernel (~20 s with a cold cache): with the crossover at 1, lesson
+             # 06's 4-token example took 27.6 s on a fresh install instead of 5.8 s
+             "attention_forward": 4096, "attention_backward": 4096}
 DEFAULT_CROSSOVER = 4096
 
 # The Numba kernels live in numba_cpu.py, except these, which have a file of their own.
