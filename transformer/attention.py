@@ -16,12 +16,12 @@ split into Q, K, V and heads and their concatenation inside one op (a faster bac
 """
 import numpy as np
 
-from minigrad.device import array_module
+from minigrad.device import array_module, to_device
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.functions import cat
 from minigrad.nn import Linear, Module
 from minigrad.nn import functional as F
-from minigrad.tensor import Tensor
+from minigrad.tensor import array_of
 
 __all__ = ["KVCache", "MultiHeadAttention", "causal_mask"]
 
@@ -59,11 +59,6 @@ class KVCache:
 
     def __repr__(self):
         return f"KVCache(positions={len(self)})"
-
-
-def _array(mask, xp):
-    """A mask given as a Tensor, an array or nested lists, as an array of module xp."""
-    return mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
 
 
 def causal_mask(tq, tk, xp=None):
@@ -182,7 +177,7 @@ class MultiHeadAttention(Module):
         if causal and Tq != Tk and Tq > 1:     # one query, the newest, sees every key: no mask
             mask = causal_mask(Tq, Tk, xp)                                      # (Tq, Tk)
         if key_padding_mask is not None:
-            pad = _array(key_padding_mask, xp)
+            pad = to_device(array_of(key_padding_mask), x.device)
             if pad.dtype != bool:
                 raise DTypeError(f"MultiHeadAttention: key_padding_mask must be bool (True = "
                                  f"padded), got {pad.dtype}")
@@ -192,7 +187,7 @@ class MultiHeadAttention(Module):
             keep = ~pad[:, None, None, :]                                       # (B, 1, 1, Tk)
             mask = keep if mask is None else mask & keep                        # (B, 1, Tq, Tk)
         if attn_mask is not None:
-            extra = _array(attn_mask, xp)
+            extra = to_device(array_of(attn_mask), x.device)
             if extra.dtype != bool:
                 raise DTypeError(f"MultiHeadAttention: attn_mask must be bool (True = attend), "
                                  f"got {extra.dtype}")
